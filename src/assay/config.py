@@ -1,0 +1,60 @@
+"""The workspace settings file, assay.yaml."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Category = Literal["security", "availability", "confidentiality", "processing_integrity", "privacy"]
+CONFIG_FILE = "assay.yaml"
+
+
+class WorkspaceConfig(BaseModel):
+    """Settings of one compliance workspace."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    name: str = Field(min_length=1, description="Name shown in reports.")
+    framework: Literal["soc2"] = "soc2"
+    categories: list[Category] = Field(
+        default_factory=lambda: ["security"],
+        description="Trust Services categories in scope; security is always in.",
+    )
+    scope: str = Field(
+        default="default",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Scope recorded on every ledger record: an environment, tenant or system.",
+    )
+    ledger: str | None = Field(
+        default=None, description="Ledger URL; default sqlite:///evidence/ledger.db in the workspace."
+    )
+    signing_key: str | None = Field(
+        default=None, description="Ed25519 private key (PEM), relative to the workspace."
+    )
+    reports: str = Field(default="reports", description="Folder that receives audit packs.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Shared thresholds, readable in assertions as `params`."
+    )
+
+
+LEDGER_ENV = "ASSAY_LEDGER"
+DEFAULT_LEDGER = "evidence/ledger.db"
+BLOBS_DIR = "evidence/blobs"
+
+
+def ledger_url(root: Path, config: WorkspaceConfig, option: str | None) -> str:
+    """Choose the ledger URL: --ledger, then ASSAY_LEDGER, then assay.yaml, then the default.
+
+    A relative SQLite path is taken relative to the workspace.
+    """
+    url = option or os.environ.get(LEDGER_ENV) or config.ledger
+    if not url:
+        return f"sqlite:///{root / DEFAULT_LEDGER}"
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            return f"sqlite:///{root / relative}"
+    return url

@@ -1,0 +1,1 @@
+"""Controls: models, YAML loading with file:line:col errors."""

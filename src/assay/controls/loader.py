@@ -1,0 +1,187 @@
+"""Load a workspace: assay.yaml and every control, with every problem reported at once."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from assay.config import CONFIG_FILE, WorkspaceConfig
+from assay.controls.model import Control
+from assay.controls.yamlsource import Document, Loc, Problem, load_document
+from assay.errors import ConfigError, WorkspaceErrors
+from assay.evidence import collectors
+from assay.evidence.records import canonical
+from assay.policies.cel import CompiledExpression, ExpressionError, compile_expression
+
+CONTROLS_DIR = "controls"
+
+
+@dataclass
+class LoadedControl:
+    """A validated control with its compiled assertions and collector parameters."""
+
+    control: Control
+    source: str
+    expressions: list[CompiledExpression]
+    params: dict[str, BaseModel]
+    line_of: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def definition_sha256(self) -> str:
+        return hashlib.sha256(canonical(self.control.definition())).hexdigest()
+
+
+@dataclass
+class Workspace:
+    """A loaded workspace."""
+
+    root: Path
+    config: WorkspaceConfig
+    controls: list[LoadedControl]
+
+    @property
+    def params_sha256(self) -> str:
+        return hashlib.sha256(canonical(self.config.params)).hexdigest()
+
+
+def _validate(document: Document, model: type[BaseModel]) -> Any:
+    if document.data is None and not document.problems:
+        document.add((), "file is empty")
+        return None
+    if document.problems:
+        return None
+    try:
+        return model.model_validate(document.data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc: Loc = tuple(error["loc"])
+            message = error_message(error)
+            if error["type"] == "extra_forbidden":
+                message = f"unknown field{_suggest_field(model, loc)}"
+            document.add(loc, message)
+        return None
+
+
+def error_message(error: Any) -> str:
+    """Word a pydantic error for a YAML author."""
+    if error["type"] == "string_type" and isinstance(error.get("input"), (int, float, bool)):
+        return (
+            f"expected text, got {error['input']!r}; quote the value to keep it as written "
+            "(YAML reads an unquoted 1.10 as the number 1.1)"
+        )
+    if error["type"] == "missing":
+        return "required field is missing"
+    return str(error["msg"])
+
+
+def _suggest_field(model: type[BaseModel], loc: Loc) -> str:
+    names: list[str] = []
+    for name, info in model.model_fields.items():
+        names.append(info.alias or name)
+    if len(loc) == 1 and isinstance(loc[0], str):
+        return collectors.suggest(loc[0], names)
+    return ""
+
+
+def load_workspace(root: Path) -> Workspace:
+    """Load and check a workspace; raise WorkspaceErrors listing every problem found."""
+    root = root.resolve()
+    config_path = root / CONFIG_FILE
+    if not config_path.is_file():
+        raise ConfigError(f"{config_path}: not found; is {root} an assay workspace?")
+    problems: list[str] = []
+    config_doc = load_document(config_path, CONFIG_FILE, WorkspaceConfig)
+    config = _validate(config_doc, WorkspaceConfig)
+    problems.extend(config_doc.format(p) for p in config_doc.problems)
+
+    loaded: list[LoadedControl] = []
+    seen: dict[str, str] = {}
+    control_files = sorted((root / CONTROLS_DIR).glob("*.yaml")) + sorted(
+        (root / CONTROLS_DIR).glob("*.yml")
+    )
+    if not control_files:
+        problems.append(f"{CONTROLS_DIR}/: no control files (*.yaml) found")
+    for path in control_files:
+        display = path.relative_to(root).as_posix()
+        document = load_document(path, display, Control)
+        control = _validate(document, Control)
+        result = None
+        if control is not None:
+            result = _check_control(control, document, config)
+            if control.id in seen:
+                document.add(("id",), f"duplicate control id {control.id!r}, also in {seen[control.id]}")
+            seen.setdefault(control.id, display)
+        problems.extend(document.format(p) for p in document.problems)
+        if result is not None and not document.problems:
+            loaded.append(result)
+    if problems or config is None:
+        raise WorkspaceErrors(problems)
+    loaded.sort(key=lambda item: item.control.id)
+    return Workspace(root=root, config=config, controls=loaded)
+
+
+def _check_control(
+    control: Control, document: Document, config: WorkspaceConfig | None
+) -> LoadedControl | None:
+    params: dict[str, BaseModel] = {}
+    evidence_ids: list[str] = []
+    for index, spec in enumerate(control.evidence):
+        if spec.id in evidence_ids:
+            document.add(("evidence", index, "id"), f"duplicate evidence id {spec.id!r}")
+        evidence_ids.append(spec.id)
+        if spec.id == "params":
+            document.add(("evidence", index, "id"), "'params' is reserved for the workspace params")
+        registry = collectors.available()
+        if spec.collector not in registry:
+            document.add(
+                ("evidence", index, "collector"),
+                f"unknown collector {spec.collector!r}{collectors.suggest(spec.collector, registry)}",
+            )
+            continue
+        collector = registry[spec.collector]
+        try:
+            params[spec.id] = collector.Params.model_validate(spec.with_)
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = ("evidence", index, "with", *error["loc"])
+                document.add(loc, error_message(error))
+    expressions: list[CompiledExpression] = []
+    known = set(evidence_ids) | {"params"}
+    for index, assertion in enumerate(control.assert_):
+        loc: Loc = ("assert", index, "expr")
+        try:
+            compiled = compile_expression(assertion.expr)
+        except ExpressionError as exc:
+            document.add(loc, f"{exc} (at character {exc.offset + 1} of the expression)")
+            continue
+        for reference in compiled.references:
+            root_name = reference.path[0]
+            if root_name not in known:
+                hint = collectors.suggest(root_name, sorted(known))
+                document.add(
+                    loc,
+                    f"{reference.text!r} names no evidence id of this control{hint}; "
+                    f"declared: {', '.join(sorted(evidence_ids)) or 'none'}",
+                )
+            elif root_name == "params" and config is not None and len(reference.path) > 1:
+                if reference.path[1] not in config.params:
+                    hint = collectors.suggest(reference.path[1], config.params)
+                    document.add(loc, f"unknown param {reference.path[1]!r} in assay.yaml{hint}")
+        expressions.append(compiled)
+    if control.not_applicable is None and not control.evidence:
+        document.add(("evidence",), "a control needs evidence, or not_applicable with a justification")
+    if control.evidence and not control.assert_:
+        document.add(("assert",), "a control with evidence needs at least one assertion")
+    if document.problems:
+        return None
+    return LoadedControl(
+        control=control, source=document.display, expressions=expressions, params=params,
+        line_of=dict(document.positions),
+    )
+
+
+__all__ = ["LoadedControl", "Problem", "Workspace", "load_workspace"]

@@ -1,0 +1,273 @@
+"""YAML reading that keeps positions and never lets implicit typing change a value.
+
+Documents are composed into nodes with ruamel.yaml and converted by hand,
+guided by the pydantic model they will fill: a `str` field keeps the text as
+written (`NO` stays "NO", `1.10` stays "1.10"), a `bool` field accepts only
+`true` or `false`, and untyped places (such as `params`) follow the YAML 1.2
+core schema. Duplicate keys are rejected with both line numbers, and every
+converted value's position is kept so validation errors can name
+file:line:col.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+Loc = tuple[str | int, ...]
+
+# A document of more nodes than this (aliases counted at every use) is
+# rejected, which bounds alias expansion ("billion laughs").
+MAX_NODES = 100_000
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$|^0o[0-7]+$|^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_NULL = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+
+
+@dataclass
+class Problem:
+    """One problem at a place in a file."""
+
+    line: int
+    column: int
+    field: str
+    message: str
+
+
+@dataclass
+class Document:
+    """A converted YAML document with the position of every value."""
+
+    path: Path
+    display: str
+    data: Any
+    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def position(self, loc: Loc) -> tuple[int, int]:
+        """Return the 1-based line and column of `loc`, or of its nearest parent."""
+        while loc:
+            if loc in self.positions:
+                return self.positions[loc]
+            loc = loc[:-1]
+        return self.positions.get((), (1, 1))
+
+    def format(self, problem: Problem) -> str:
+        prefix = f"{self.display}:{problem.line}:{problem.column}"
+        return f"{prefix}: {problem.field}: {problem.message}" if problem.field else f"{prefix}: {problem.message}"
+
+    def add(self, loc: Loc, message: str) -> None:
+        line, column = self.position(loc)
+        self.problems.append(Problem(line, column, dotted(loc), message))
+
+
+def dotted(loc: Loc) -> str:
+    """Render a location as `evidence[0].collector`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+class _Converter:
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.nodes = 0
+
+    def mark(self, node: Node, loc: Loc) -> None:
+        self.document.positions[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def convert(self, node: Node, annotation: Any, loc: Loc) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooLarge(loc)
+        self.mark(node, loc)
+        annotation = _unwrap_optional(node, annotation)
+        if isinstance(node, MappingNode):
+            return self.mapping(node, annotation, loc)
+        if isinstance(node, SequenceNode):
+            item_type = _item_type(annotation)
+            return [self.convert(item, item_type, loc + (i,)) for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        return self.scalar(node, annotation, loc)
+
+    def mapping(self, node: MappingNode, annotation: Any, loc: Loc) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        model = annotation if _is_model(annotation) else None
+        value_type = _value_type(annotation)
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self.document.add(loc, "mapping keys must be plain strings")
+                continue
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                self.document.positions[loc + (key,)] = (line, key_node.start_mark.column + 1)
+                self.document.add(
+                    loc + (key,), f"duplicate key {key!r} (lines {first_line[key]} and {line})"
+                )
+                continue
+            first_line[key] = line
+            field_type: Any = Any
+            if model is not None:
+                field_type = _field_annotation(model, key)
+            elif value_type is not None:
+                field_type = value_type
+            result[key] = self.convert(value_node, field_type, loc + (key,))
+        return result
+
+    def scalar(self, node: ScalarNode, annotation: Any, loc: Loc) -> Any:
+        text = str(node.value)
+        quoted = node.style in ("'", '"', "|", ">")
+        if annotation is str:
+            return text
+        if annotation is bool:
+            if not quoted and text in ("true", "false"):
+                return text == "true"
+            self.document.add(loc, f"expected true or false, got {text!r}")
+            return None
+        if quoted:
+            return text
+        return core_scalar(text)
+
+
+class _TooLarge(Exception):
+    def __init__(self, loc: Loc) -> None:
+        self.loc = loc
+
+
+def core_scalar(text: str) -> Any:
+    """Resolve a plain scalar by the YAML 1.2 core schema."""
+    if text in _NULL:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if _INT.match(text):
+        if text.startswith("0o"):
+            return int(text[2:], 8)
+        if text.startswith("0x"):
+            return int(text[2:], 16)
+        return int(text)
+    if _FLOAT.match(text) and any(c.isdigit() for c in text):
+        return float(text)
+    return text
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _field_annotation(model: type[BaseModel], key: str) -> Any:
+    for name, info in model.model_fields.items():
+        if key in (name, info.alias):
+            return info.annotation
+    return Any
+
+
+def _unwrap_optional(node: Node, annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if isinstance(node, ScalarNode) and node.style is None and str(node.value) in _NULL:
+            return Any
+        if len(options) == 1:
+            return options[0]
+        for option in options:
+            kind = typing.get_origin(option) or option
+            if isinstance(node, MappingNode) and (kind is dict or _is_model(option)):
+                return option
+            if isinstance(node, SequenceNode) and kind in (list, tuple):
+                return option
+        if str in options:
+            return str
+        return Any
+    return annotation
+
+
+def _item_type(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (list, tuple):
+        args = typing.get_args(annotation)
+        if args:
+            return args[0]
+    return Any
+
+
+def _value_type(annotation: Any) -> Any:
+    if typing.get_origin(annotation) is dict:
+        args = typing.get_args(annotation)
+        if len(args) == 2:
+            return args[1]
+    return None
+
+
+def load_document(path: Path, display: str, model: type[BaseModel] | None) -> Document:
+    """Read one YAML file into a Document guided by `model`.
+
+    Syntax errors, duplicate keys, non-boolean booleans and oversized
+    documents become problems on the document rather than exceptions.
+    """
+    document = Document(path=path, display=display, data=None)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        document.problems.append(Problem(1, 1, "", f"cannot read file: {exc.strerror}"))
+        return document
+    if len(raw) > MAX_FILE_BYTES:
+        document.problems.append(
+            Problem(1, 1, "", f"file is {len(raw)} bytes, over the {MAX_FILE_BYTES}-byte limit")
+        )
+        return document
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        document.problems.append(Problem(line, column, "", "invalid UTF-8; save the file as UTF-8"))
+        return document
+    yaml = YAML(typ="rt")
+    try:
+        nodes = list(_compose_all(yaml, text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = exc.problem or exc.context or "invalid YAML"
+        document.problems.append(Problem(line, column, "", f"invalid YAML: {reason}"))
+        return document
+    except YAMLError as exc:
+        document.problems.append(Problem(1, 1, "", f"invalid YAML: {exc}"))
+        return document
+    if len(nodes) != 1:
+        document.problems.append(
+            Problem(1, 1, "", f"expected one YAML document, found {len(nodes)}")
+        )
+        return document
+    converter = _Converter(document)
+    try:
+        document.data = converter.convert(nodes[0], model if model is not None else Any, ())
+    except _TooLarge as exc:
+        document.add(exc.loc, f"document expands to more than {MAX_NODES} nodes (aliases included)")
+    return document
+
+
+def _compose_all(yaml: YAML, text: str) -> Iterator[Node]:
+    yield from yaml.compose_all(text)

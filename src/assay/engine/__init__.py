@@ -1,0 +1,1 @@
+"""The engine: collect, evaluate, record; readiness per category."""

@@ -1,0 +1,173 @@
+"""Judge one control from its collected evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from assay.controls.loader import LoadedControl
+from assay.engine.status import Status, worst
+from assay.evidence.collectors.base import Collected
+from assay.policies.cel import ExpressionError, evaluate, lookup
+from assay.timeutil import format_instant
+
+# A fact value longer than this many items is shortened in the recorded
+# "facts read" of an assertion; the whole value stays in the evidence record.
+MAX_LISTED_ITEMS = 20
+
+
+@dataclass
+class EvidenceOutcome:
+    """What one evidence source of a control produced."""
+
+    id: str
+    collector: str
+    status: str  # "ok", "missing" or "error"
+    collected: Collected | None = None
+    message: str | None = None
+    stale: str | None = None
+
+
+@dataclass
+class AssertionOutcome:
+    """The outcome of one assertion: pass, fail, error or skipped."""
+
+    name: str
+    expr: str
+    outcome: str
+    message: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "expr": self.expr, "outcome": self.outcome,
+            "message": self.message, "facts": self.facts,
+        }
+
+
+@dataclass
+class ControlResult:
+    """A control's status with the reasons behind it."""
+
+    loaded: LoadedControl
+    status: Status
+    reasons: list[str]
+    assertions: list[AssertionOutcome]
+    evidence: list[EvidenceOutcome]
+
+    @property
+    def control_id(self) -> str:
+        return self.loaded.control.id
+
+
+def check_freshness(loaded: LoadedControl, outcome: EvidenceOutcome, now: datetime) -> None:
+    """Mark evidence observed longer ago than the control's max_age as stale."""
+    limit = loaded.control.max_age_seconds
+    if limit is None or outcome.collected is None or outcome.collected.observed_at is None:
+        return
+    age = (now - outcome.collected.observed_at).total_seconds()
+    if age > limit:
+        observed = format_instant(outcome.collected.observed_at)
+        outcome.stale = (
+            f"evidence {outcome.id!r} was observed at {observed}, {age / 3600:.1f} h before now; "
+            f"older than max_age {loaded.control.max_age}"
+        )
+
+
+def _shorten(value: Any) -> Any:
+    if isinstance(value, list) and len(value) > MAX_LISTED_ITEMS:
+        return value[:MAX_LISTED_ITEMS] + [f"... {len(value) - MAX_LISTED_ITEMS} more"]
+    if isinstance(value, dict) and len(value) > MAX_LISTED_ITEMS:
+        return {"...": f"{len(value)} entries, see the evidence record"}
+    return value
+
+
+def judge(
+    loaded: LoadedControl, evidence: list[EvidenceOutcome], params: dict[str, Any]
+) -> ControlResult:
+    """Combine evidence outcomes and assertion outcomes into the control's status."""
+    control = loaded.control
+    if control.not_applicable is not None:
+        return ControlResult(loaded, Status.NOT_APPLICABLE, [control.not_applicable], [], evidence)
+    statuses: list[Status] = []
+    reasons: list[str] = []
+    by_id = {item.id: item for item in evidence}
+    for item in evidence:
+        if item.status == "missing":
+            statuses.append(Status.MISSING)
+            reasons.append(f"{item.id}: {item.message}")
+        elif item.status == "error":
+            statuses.append(Status.ERROR)
+            reasons.append(f"{item.id}: {item.message}")
+        elif item.stale:
+            statuses.append(Status.ERROR)
+            reasons.append(item.stale)
+        if item.collected is not None:
+            for failure in item.collected.failures:
+                statuses.append(Status.FAIL)
+                reasons.append(f"{item.id}: {failure}")
+
+    variables: dict[str, Any] = {"params": params}
+    for item in evidence:
+        if item.collected is not None:
+            variables[item.id] = item.collected.facts
+    outcomes: list[AssertionOutcome] = []
+    for assertion, compiled in zip(control.assert_, loaded.expressions, strict=True):
+        outcome = AssertionOutcome(assertion.name, assertion.expr, "pass")
+        outcomes.append(outcome)
+        blocked = [
+            ref.path[0] for ref in compiled.references
+            if ref.path[0] in by_id and (by_id[ref.path[0]].collected is None
+                                         or by_id[ref.path[0]].collected.failures)  # type: ignore[union-attr]
+        ]
+        if blocked:
+            outcome.outcome = "skipped"
+            outcome.message = f"not evaluated: evidence {', '.join(sorted(set(blocked)))} not usable"
+            continue
+        absent = []
+        for ref in compiled.references:
+            present, value, missing = lookup(variables, ref.path)
+            if present:
+                outcome.facts[ref.text] = _shorten(value)
+            elif not ref.guarded:
+                absent.append(_absent_message(ref.path, missing, variables, by_id))
+        if absent:
+            outcome.outcome = "error"
+            outcome.message = "; ".join(absent)
+            statuses.append(Status.ERROR)
+            reasons.append(f"{assertion.name}: {outcome.message}")
+            continue
+        try:
+            value = evaluate(compiled, variables)
+        except ExpressionError as exc:
+            outcome.outcome, outcome.message = "error", str(exc)
+            statuses.append(Status.ERROR)
+            reasons.append(f"{assertion.name}: {exc}")
+            continue
+        if not isinstance(value, bool):
+            outcome.outcome = "error"
+            outcome.message = f"expression returned {value!r}, not true or false"
+            statuses.append(Status.ERROR)
+            reasons.append(f"{assertion.name}: {outcome.message}")
+        elif not value:
+            outcome.outcome = "fail"
+            statuses.append(Status.FAIL)
+            reasons.append(f"{assertion.name}: false")
+    return ControlResult(loaded, worst(statuses), reasons, outcomes, evidence)
+
+
+def _absent_message(
+    path: tuple[str, ...], missing: str, variables: dict[str, Any], by_id: dict[str, EvidenceOutcome]
+) -> str:
+    source = by_id.get(path[0])
+    if source is not None and source.collected is not None:
+        fact = missing.split(".", 1)[1] if "." in missing else missing
+        reason = source.collected.absent.get(fact)
+        if reason:
+            return f"{missing} not present: {reason}"
+    parent: Any = variables
+    for key in missing.split(".")[:-1]:
+        parent = parent.get(key, {}) if isinstance(parent, dict) else {}
+    available = ", ".join(sorted(parent)) if isinstance(parent, dict) else ""
+    return f"{missing} not present; available: {available or 'none'}"

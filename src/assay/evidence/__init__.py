@@ -1,0 +1,1 @@
+"""Evidence: collectors, canonical records, the blob store and the ledger."""

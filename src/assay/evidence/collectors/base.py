@@ -1,0 +1,147 @@
+"""The collector interface: what a collector declares and what it returns.
+
+A collector reads one kind of tool output and turns it into facts: a small
+JSON object whose keys a control's CEL assertions read. It declares its
+parameters as a pydantic model and its facts as `Fact` entries, and returns
+a `Collected` value naming the files it read so they can be stored as
+evidence. Bad input raises CollectorError (with the file and place); an
+input that does not exist yet raises EvidenceMissing.
+"""
+
+from __future__ import annotations
+
+import glob
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assay.errors import CollectorError, EvidenceMissing
+
+FactType = Literal["int", "float", "number", "str", "bool", "timestamp", "list", "map"]
+
+# Inputs larger than this are rejected before parsing; a collector that
+# streams may raise its own limit.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+
+class Fact(BaseModel):
+    """One fact a collector produces."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    type: FactType
+    unit: str | None = None
+    description: str
+
+
+class CollectorParams(BaseModel):
+    """Base of every collector's parameter model: strict, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PathParams(CollectorParams):
+    """Parameters of a collector that reads one file."""
+
+    path: str = Field(description="Input file, relative to the workspace.")
+
+
+@dataclass
+class CollectContext:
+    """What a collector may use besides its parameters."""
+
+    workspace: Path
+    now: datetime
+
+
+@dataclass
+class Collected:
+    """A collector's output.
+
+    `facts` must stay inside the JSON domain RFC 8785 handles: no NaN or
+    infinities, integers within ±2**53 (larger ones as strings).
+    `absent` explains facts the input could not provide ("p(99) not present
+    for http_req_duration; available: ..."), so an assertion that reads one
+    fails with that reason. `failures` are conditions that fail the control
+    on their own (an expected stanza absent), whatever the assertions say.
+    `observed_at` is when the facts happened (a backup's stop time), or None
+    when the input does not say.
+    """
+
+    facts: dict[str, Any]
+    artifacts: list[Path]
+    observed_at: datetime | None = None
+    absent: dict[str, str] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Collector(ABC):
+    """Base class of every collector; subclasses register under `assay.collectors`."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    summary: ClassVar[str]
+    Params: ClassVar[type[CollectorParams]] = PathParams
+    facts: ClassVar[tuple[Fact, ...]]
+
+    @abstractmethod
+    def collect(self, params: Any, context: CollectContext) -> Collected:
+        """Read the input named by `params` and return its facts."""
+
+    @classmethod
+    def fact_names(cls) -> list[str]:
+        return [fact.name for fact in cls.facts]
+
+
+def resolve_input(workspace: Path, pattern: str) -> list[Path]:
+    """Resolve a workspace-relative file name or glob to existing files, sorted.
+
+    Raises CollectorError when a match lies outside the workspace, and
+    EvidenceMissing when nothing matches.
+    """
+    root = workspace.resolve()
+    if Path(pattern).is_absolute():
+        candidates = sorted(glob.glob(pattern, recursive=True))
+    else:
+        candidates = sorted(glob.glob(str(root / pattern), recursive=True))
+    files: list[Path] = []
+    for candidate in candidates:
+        resolved = Path(candidate).resolve()
+        if not resolved.is_relative_to(root):
+            raise CollectorError(
+                "input resolves outside the workspace; keep evidence inputs inside it",
+                path=pattern,
+            )
+        if resolved.is_file():
+            files.append(resolved)
+    if not files:
+        raise EvidenceMissing("no such file (no evidence recorded yet)", path=pattern)
+    return files
+
+
+def read_input_bytes(path: Path, display: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """Read a whole input file, rejecting one larger than `limit` bytes."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise CollectorError(
+                f"input is {size} bytes, over the {limit}-byte limit for this format",
+                path=display,
+            )
+        return path.read_bytes()
+    except OSError as exc:
+        raise CollectorError(f"cannot read input: {exc.strerror}", path=display) from exc
+
+
+def relative_name(workspace: Path, path: Path) -> str:
+    """Return `path` relative to the workspace, with forward slashes."""
+    try:
+        return path.resolve().relative_to(workspace.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -1,0 +1,367 @@
+"""Collector for k6 end-of-test summaries written as JSON.
+
+Two layouts are recognised by their shape:
+
+* `k6 run --summary-export=FILE` ("summary-export") writes each
+  `metrics.<name>` with its statistics directly (`avg`, `med`, `p(95)`,
+  `count`, `rate`, `passes`, `value`, ...), and `thresholds` as a map from
+  expression to bool in which `true` means the threshold FAILED.
+* `JSON.stringify(data)` inside `handleSummary(data)` ("handleSummary") writes
+  each `metrics.<name>` as `{type, contains, values: {...}, thresholds:
+  {expression: {ok: bool}}}`, in which `ok: true` means the threshold passed.
+
+Both give the same facts. Durations are in milliseconds, the unit k6 uses for
+time metrics in both layouts. k6 writes only the percentiles listed in
+`summaryTrendStats`, so a statistic the file lacks is left out of the facts
+and its reason goes to `absent`. It is never set to 0 or estimated. Every
+value read is type-checked, and a wrong type raises CollectorError with its
+JSON path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from pydantic import Field
+
+from assay.errors import CollectorError
+from assay.evidence.collectors.base import (
+    CollectContext,
+    Collected,
+    Collector,
+    Fact,
+    FactType,
+    PathParams,
+    read_input_bytes,
+    relative_name,
+    resolve_input,
+)
+
+# Facts must stay within the integers RFC 8785 canonical JSON represents exactly.
+MAX_SAFE_INTEGER = 2**53
+
+PERCENTILE_KEY = re.compile(r"p\((\d+(?:\.\d+)?)\)")
+
+# Ends the message of an error that finds no k6 summary at all.
+_EXPECTED_FILE = "pass the JSON written by k6 run --summary-export or by handleSummary()"
+
+LAYOUT_EXPORT = "summary-export"
+LAYOUT_HANDLE_SUMMARY = "handleSummary"
+
+
+class K6SummaryParams(PathParams):
+    """Parameters of the k6.summary collector."""
+
+    metric: str = Field(
+        default="http_req_duration",
+        description="Trend metric whose statistics become the *_ms facts, "
+        "for example 'http_req_duration{name:POST /api/orders}'.",
+    )
+
+
+# Ends the description of every *_ms fact.
+_OF_TREND = "of the trend metric named by `metric` (default http_req_duration), in milliseconds."
+
+
+def _fact(name: str, type_: FactType, unit: str | None, description: str) -> Fact:
+    return Fact(name=name, type=type_, unit=unit, description=description)
+
+
+@dataclass
+class _Metric:
+    """One entry of `metrics`, with its statistics found in either layout."""
+
+    values: dict[str, Any]
+    location: str
+    contains: Any
+
+
+class K6Summary(Collector):
+    name = "k6.summary"
+    version = "1"
+    summary = "Read a k6 end-of-test summary (--summary-export or handleSummary JSON)."
+    Params = K6SummaryParams
+    facts = (
+        _fact("layout", "str", None, '"summary-export" or "handleSummary".'),
+        _fact("requests", "int", "requests", "HTTP requests made (http_reqs count)."),
+        _fact("requests_per_second", "number", "1/s",
+              "HTTP requests per second over the whole run (http_reqs rate)."),
+        _fact("avg_ms", "number", "ms", f"Mean (avg) {_OF_TREND}"),
+        _fact("min_ms", "number", "ms", f"Minimum (min) {_OF_TREND}"),
+        _fact("max_ms", "number", "ms", f"Maximum (max) {_OF_TREND}"),
+        _fact("p50_ms", "number", "ms", f"Median (med) {_OF_TREND}"),
+        _fact("p90_ms", "number", "ms", f"90th percentile (p(90)) {_OF_TREND}"),
+        _fact("p95_ms", "number", "ms", f"95th percentile (p(95)) {_OF_TREND}"),
+        _fact("p99_ms", "number", "ms", f"99th percentile (p(99)) {_OF_TREND} Other "
+              "percentiles in the file become facts named alike: p(99.9) is p99_9_ms."),
+        _fact("error_rate_ratio", "number", "ratio",
+              "Share of HTTP requests that failed, from 0 to 1 (http_req_failed rate)."),
+        _fact("failed_requests", "int", "requests", "HTTP requests that failed "
+              "(http_req_failed passes, because that rate counts a failure as a pass)."),
+        _fact("thresholds", "map", None,
+              'Every threshold as "metric:expression" -> true when it passed.'),
+        _fact("thresholds_failed", "list", None,
+              'Sorted "metric:expression" names of the thresholds that failed.'),
+        _fact("all_thresholds_passed", "bool", None,
+              "True when every threshold passed; absent when the file defines none."),
+        _fact("checks_passed", "int", "checks", "check() calls that passed (checks passes)."),
+        _fact("checks_failed", "int", "checks", "check() calls that failed (checks fails)."),
+    )  # fmt: skip
+
+    def collect(self, params: K6SummaryParams, context: CollectContext) -> Collected:
+        """Read one k6 summary file and return its facts."""
+        files = resolve_input(context.workspace, params.path)
+        if len(files) > 1:
+            names = ", ".join(relative_name(context.workspace, file) for file in files)
+            raise CollectorError(
+                f"matches {len(files)} files ({names}); name exactly one k6 summary file",
+                path=params.path,
+            )
+        file = files[0]
+        display = relative_name(context.workspace, file)
+        document = _parse_json(read_input_bytes(file, display), display)
+
+        try:
+            layout, metrics, thresholds = _read_layout(document)
+            facts: dict[str, Any] = {"layout": layout}
+            absent: dict[str, str] = {}
+            warnings: list[str] = []
+            reader = _FactReader(metrics, facts, absent)
+            reader.read("requests", "http_reqs", "count", _count)
+            reader.read("requests_per_second", "http_reqs", "rate", partial(_number, low=0))
+            rate_key = "value" if layout == LAYOUT_EXPORT else "rate"
+            reader.read(
+                "error_rate_ratio", "http_req_failed", rate_key, partial(_number, low=0, high=1)
+            )
+            reader.read("failed_requests", "http_req_failed", "passes", _count)
+            reader.read("checks_passed", "checks", "passes", _count)
+            reader.read("checks_failed", "checks", "fails", _count)
+            reader.read_trend(params.metric, warnings)
+        except CollectorError as exc:
+            # _read_layout and _FactReader raise without a path, because only collect() has it.
+            raise CollectorError(exc.reason, path=display, location=exc.location) from exc
+
+        facts["thresholds"] = thresholds
+        facts["thresholds_failed"] = sorted(key for key, ok in thresholds.items() if not ok)
+        if thresholds:
+            facts["all_thresholds_passed"] = all(thresholds.values())
+        else:
+            absent["all_thresholds_passed"] = "the file defines no thresholds"
+        return Collected(
+            facts=facts, artifacts=[file], observed_at=None, absent=absent, warnings=warnings
+        )
+
+
+class _FactReader:
+    """Reader of metric statistics into facts, with a reason in `absent` for each missing one."""
+
+    def __init__(self, metrics: dict[str, _Metric], facts: dict[str, Any], absent: dict[str, str]):
+        self.metrics = metrics
+        self.facts = facts
+        self.absent = absent
+
+    def read(
+        self, fact: str, metric_name: str, statistic: str, check: Callable[[Any, str], Any]
+    ) -> None:
+        metric = self.metrics.get(metric_name)
+        if metric is None:
+            self.absent[fact] = f"no {metric_name} metric in the file"
+        elif statistic not in metric.values:
+            self.absent[fact] = _not_present(statistic, metric_name, metric)
+        else:
+            value = metric.values[statistic]
+            self.facts[fact] = check(value, f"{metric.location}.{statistic}")
+
+    def read_trend(self, metric_name: str, warnings: list[str]) -> None:
+        """Read avg, min, max, med and every p(N) of the chosen trend metric."""
+        for fact, statistic in (("avg_ms", "avg"), ("min_ms", "min"), ("max_ms", "max")):
+            self.read(fact, metric_name, statistic, _number)
+        self.read("p50_ms", metric_name, "med", _number)
+        metric = self.metrics.get(metric_name)
+        if metric is None:
+            for fact in ("p90_ms", "p95_ms", "p99_ms"):
+                self.absent[fact] = f"no {metric_name} metric in the file"
+            return
+
+        # NOTE: only handleSummary records whether a trend contains times (`contains`), so a
+        # summary-export custom trend of other values fills the *_ms facts without a warning.
+        if metric.contains not in (None, "time"):
+            warnings.append(
+                f"metric {metric_name} contains {metric.contains!r} values, not times, "
+                "so its *_ms facts contain its values unconverted"
+            )
+        for statistic, value in metric.values.items():
+            match = PERCENTILE_KEY.fullmatch(statistic)
+            if match is None:
+                continue
+            fact = "p" + match[1].replace(".", "_") + "_ms"
+            number = _number(value, f"{metric.location}.{statistic}")
+            if fact == "p50_ms" and "p50_ms" in self.facts:
+                # med is the 50th percentile, so a difference means the file was edited.
+                if number != self.facts["p50_ms"]:
+                    warnings.append(f"{metric_name} has med and p(50) that differ; p50_ms is med")
+                continue
+            self.facts[fact] = number
+            self.absent.pop(fact, None)
+        for fact, statistic in (("p90_ms", "p(90)"), ("p95_ms", "p(95)"), ("p99_ms", "p(99)")):
+            if fact not in self.facts:
+                self.absent[fact] = _not_present(statistic, metric_name, metric)
+
+
+def _not_present(statistic: str, metric_name: str, metric: _Metric) -> str:
+    available = ", ".join(metric.values) or "none"
+    return f"{statistic} not present for {metric_name}; available: {available}"
+
+
+class _StrictJsonError(ValueError):
+    """Non-standard JSON that Python's json module accepts: NaN, Infinity or a repeated key."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _StrictJsonError(f"key {key!r} appears twice in one JSON object")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise _StrictJsonError(f"{name} is not a JSON number")
+
+
+def _parse_json(data: bytes, display: str) -> Any:
+    """Parse strict JSON: no NaN or Infinity, no key repeated within an object."""
+    if not data.strip():
+        raise CollectorError("file is empty; expected k6 summary JSON", path=display)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CollectorError(f"invalid UTF-8 at byte {exc.start}", path=display) from exc
+    try:
+        return json.loads(text, object_pairs_hook=_unique_object, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        hint = ""
+        if exc.msg == "Extra data":
+            hint = (
+                " after the first value; k6 --out json writes one object per line, "
+                "which this collector does not read"
+            )
+        location = f"{exc.lineno}:{exc.colno}"
+        raise CollectorError(
+            f"invalid JSON: {exc.msg}{hint}", path=display, location=location
+        ) from exc
+    except _StrictJsonError as exc:
+        raise CollectorError(f"invalid JSON: {exc}", path=display) from exc
+    except RecursionError as exc:
+        raise CollectorError("invalid JSON: nested too deeply to parse", path=display) from exc
+
+
+def _read_layout(document: Any) -> tuple[str, dict[str, _Metric], dict[str, bool]]:
+    """Detect the layout and return it, the metrics and the threshold results."""
+    if not isinstance(document, dict):
+        raise CollectorError(
+            f"expected a k6 summary JSON object, found {_describe(document)}; {_EXPECTED_FILE}"
+        )
+    if "metrics" not in document:
+        keys = ", ".join(list(document)[:10]) or "none"
+        raise CollectorError(
+            f"not a k6 summary: 'metrics' is missing (keys found: {keys}); {_EXPECTED_FILE}"
+        )
+    entries = _mapping(document["metrics"], "metrics")
+    if not entries:
+        raise CollectorError(
+            "'metrics' contains no metrics, so the file has no k6 results", location="metrics"
+        )
+    for name, entry in entries.items():
+        _mapping(entry, f"metrics.{name}")
+
+    nested = [name for name, entry in entries.items() if "values" in entry]
+    flat = [name for name, entry in entries.items() if "values" not in entry]
+    if nested and flat:
+        raise CollectorError(
+            f"metrics mix the handleSummary layout ({nested[0]} has 'values') and the "
+            f"--summary-export layout ({flat[0]} has none); expected one layout",
+            location="metrics",
+        )
+    layout = LAYOUT_HANDLE_SUMMARY if nested else LAYOUT_EXPORT
+
+    metrics: dict[str, _Metric] = {}
+    thresholds: dict[str, bool] = {}
+    for name, entry in entries.items():
+        location = f"metrics.{name}"
+        if layout == LAYOUT_EXPORT:
+            values = {key: value for key, value in entry.items() if key != "thresholds"}
+            metrics[name] = _Metric(values, location, None)
+        else:
+            values = _mapping(entry["values"], f"{location}.values")
+            metrics[name] = _Metric(values, f"{location}.values", entry.get("contains"))
+        if "thresholds" in entry:
+            found = _mapping(entry["thresholds"], f"{location}.thresholds")
+            for expression, result in found.items():
+                where = f"{location}.thresholds.{expression}"
+                if layout == LAYOUT_EXPORT:
+                    # --summary-export writes whether the threshold failed.
+                    passed = not _boolean(result, where)
+                else:
+                    passed = _boolean(_mapping(result, where).get("ok"), f"{where}.ok")
+                thresholds[f"{name}:{expression}"] = passed
+    return layout, metrics, thresholds
+
+
+def _describe(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return f"a string ({json.dumps(value[:40])})"
+    if isinstance(value, list):
+        return "a JSON array"
+    if isinstance(value, dict):
+        return "a JSON object"
+    return f"the number {value!r}"
+
+
+def _mapping(value: Any, location: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise CollectorError(f"expected a JSON object, found {_describe(value)}", location=location)
+    return value
+
+
+def _boolean(value: Any, location: str) -> bool:
+    if not isinstance(value, bool):
+        raise CollectorError(f"expected true or false, found {_describe(value)}", location=location)
+    return value
+
+
+def _number(
+    value: Any, location: str, low: float | None = None, high: float | None = None
+) -> int | float:
+    """Return a finite JSON number within [low, high] unchanged, so an integer stays an int."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CollectorError(f"expected a number, found {_describe(value)}", location=location)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CollectorError(
+            "invalid number: out of the range of a 64-bit float", location=location
+        )
+    if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+        raise CollectorError(f"integer {value} exceeds 2**53 in magnitude", location=location)
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+        raise CollectorError(f"expected a number {bounds}, found {value!r}", location=location)
+    return value
+
+
+def _count(value: Any, location: str) -> int:
+    """Return a whole, non-negative count as an int, so 141.0 becomes 141."""
+    number = _number(value, location, low=0)
+    if isinstance(number, float):
+        if not number.is_integer():
+            raise CollectorError(f"expected a whole count, found {number!r}", location=location)
+        return int(number)
+    return number

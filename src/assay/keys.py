@@ -1,0 +1,137 @@
+"""Ed25519 signing keys: generation, loading, fingerprints.
+
+A key's id is its fingerprint in the form `ssh-keygen -l` prints
+("SHA256:" and the unpadded base64 of the SHA-256 of the OpenSSH public key
+blob), so an auditor can compare it by eye with what OpenSSH shows.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from assay.errors import KeyFileError, VerificationUnavailable
+
+SIGNING_KEY_ENV = "ASSAY_SIGNING_KEY"
+PRIVATE_KEY_NAME = "signing-key.pem"
+PUBLIC_KEY_NAME = "signing-key.pub.pem"
+
+
+def fingerprint(public_key: Ed25519PublicKey) -> str:
+    """Return the key's OpenSSH SHA-256 fingerprint, e.g. "SHA256:3q2+7w..."."""
+    blob = public_key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    wire = base64.b64decode(blob.split()[1])
+    digest = hashlib.sha256(wire).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def public_pem(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A private key and its id."""
+
+    private: Ed25519PrivateKey
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self.private.public_key()
+
+    @property
+    def key_id(self) -> str:
+        return fingerprint(self.public)
+
+    def sign(self, message: bytes) -> bytes:
+        return self.private.sign(message)
+
+
+def generate(directory: Path) -> tuple[Path, Path]:
+    """Write a new Ed25519 key pair into `directory`.
+
+    The private key file is created with mode 0600 and never overwritten.
+    Returns the private and public key paths.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    private_path = directory / PRIVATE_KEY_NAME
+    public_path = directory / PUBLIC_KEY_NAME
+    for path in (private_path, public_path):
+        if path.exists():
+            raise KeyFileError(f"{path}: already exists; remove it or choose another --out directory")
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    public_path.write_bytes(public_pem(key.public_key()))
+    return private_path, public_path
+
+
+def _parse_private(pem: bytes, origin: str) -> SigningKey:
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise KeyFileError(f"{origin}: not an unencrypted PEM private key ({exc})") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyFileError(f"{origin}: expected an Ed25519 private key")
+    return SigningKey(key)
+
+
+def load_signing_key(path: Path | None) -> SigningKey:
+    """Load the signing key from ASSAY_SIGNING_KEY (PEM text) or from `path`.
+
+    A key file readable by group or others is rejected, because a signing
+    key anyone on the machine can read proves nothing about who signed.
+    """
+    from_env = os.environ.get(SIGNING_KEY_ENV)
+    if from_env:
+        return _parse_private(from_env.encode(), SIGNING_KEY_ENV)
+    if path is None:
+        raise KeyFileError(
+            "no signing key: set signing_key in assay.yaml, pass --key, or set "
+            f"{SIGNING_KEY_ENV}; create one with `assay keys generate`"
+        )
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise KeyFileError(
+            f"{path}: signing key not found; create one with `assay keys generate --out {path.parent}`"
+        ) from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(
+            f"{path}: private key is readable by group or others (mode {stat.S_IMODE(mode):04o}); "
+            f"run `chmod 600 {path}`"
+        )
+    return _parse_private(path.read_bytes(), str(path))
+
+
+def load_public_key(pem: bytes, origin: str) -> Ed25519PublicKey:
+    """Parse a PEM Ed25519 public key; an unreadable key means verification cannot be done."""
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError) as exc:
+        raise VerificationUnavailable(f"{origin}: not a PEM public key ({exc})") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise VerificationUnavailable(f"{origin}: expected an Ed25519 public key")
+    return key
+
+
+def signature_valid(public_key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        public_key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Policy-as-code: CEL assertions over collected facts."""

@@ -1,0 +1,218 @@
+"""CEL assertions: compile once, find the facts they read, evaluate safely.
+
+The `cel` package reports only top-level variable names, so this module
+walks the expression's tokens itself to find each dotted fact reference
+(`backups.retention_days`, `k6["p(99)"]`). The package also lets a missing
+field pass inside `||` (`a.missing || true` is true), so the engine checks
+that every referenced fact is present before it evaluates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import cel
+
+# Caps on expression size, so a control file cannot make compilation or
+# evaluation run away.
+MAX_EXPRESSION_CHARS = 4096
+MAX_NESTING = 32
+
+_RESERVED = {"true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
+             "function", "if", "import", "let", "loop", "package", "namespace", "return",
+             "var", "void", "while"}
+_MACROS = {"all", "exists", "exists_one", "map", "filter"}
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<string>[rR]?[bB]?[rR]?("\"\"\"(?:.|\n)*?\"\"\"|'''(?:.|\n)*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))
+  | (?P<number>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?[uU]?|0[xX][0-9a-fA-F]+[uU]?)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<punct>&&|\|\||==|!=|<=|>=|[-+*/%!<>?:.,()\[\]{}])
+    """,
+    re.VERBOSE,
+)
+
+
+class ExpressionError(ValueError):
+    """An expression is invalid; `offset` is the 0-based character where it was found."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        self.offset = offset
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A dotted path the expression reads, e.g. ("backups", "retention_days")."""
+
+    path: tuple[str, ...]
+    offset: int
+    guarded: bool = False  # inside has(): presence is the question, not a requirement
+
+    @property
+    def text(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    offset: int
+
+
+def _tokens(expression: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    position = 0
+    while position < len(expression):
+        match = _TOKEN.match(expression, position)
+        if match is None:
+            raise ExpressionError(f"unexpected character {expression[position]!r}", position)
+        kind = match.lastgroup or ""
+        if kind != "space":
+            tokens.append(_Token(kind, match.group(), position))
+        position = match.end()
+    return tokens
+
+
+def _string_value(token: _Token) -> str | None:
+    text = token.text
+    if text[:1] in "bB" or text[:2].lower() in ("rb", "br"):
+        return None
+    if text[:1] in "rR":
+        text = text[1:]
+    quote = text[:3] if text[:3] in ('"""', "'''") else text[:1]
+    body = text[len(quote):-len(quote)]
+    return body if "\\" not in body else None
+
+
+def references(expression: str) -> list[Reference]:
+    """Return every variable path `expression` reads, in order of appearance.
+
+    Variables bound by comprehension macros (`list.all(x, ...)`) are left out;
+    chains inside `has(...)` are marked as guarded.
+    """
+    tokens = _tokens(expression)
+    bound: set[str] = set()
+    for i in range(len(tokens) - 3):
+        if (tokens[i].text == "." and tokens[i + 1].text in _MACROS and tokens[i + 2].text == "("
+                and tokens[i + 3].kind == "ident"):
+            bound.add(tokens[i + 3].text)
+    found: list[Reference] = []
+    has_depth: list[int] = []
+    depth = 0
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.text == "(":
+            depth += 1
+        elif token.text == ")":
+            if has_depth and has_depth[-1] == depth:
+                has_depth.pop()
+            depth -= 1
+        if token.kind != "ident" or token.text in _RESERVED or token.text in bound:
+            i += 1
+            continue
+        if i > 0 and tokens[i - 1].text == ".":
+            i += 1
+            continue
+        if i + 1 < len(tokens) and tokens[i + 1].text == "(":
+            if token.text == "has":
+                has_depth.append(depth + 1)
+            i += 1
+            continue
+        path = [token.text]
+        j = i + 1
+        while j + 1 < len(tokens):
+            if tokens[j].text == "." and tokens[j + 1].kind == "ident":
+                if j + 2 < len(tokens) and tokens[j + 2].text == "(":
+                    break
+                path.append(tokens[j + 1].text)
+                j += 2
+            elif (tokens[j].text == "[" and tokens[j + 1].kind == "string" and j + 2 < len(tokens)
+                  and tokens[j + 2].text == "]" and _string_value(tokens[j + 1]) is not None):
+                path.append(_string_value(tokens[j + 1]) or "")
+                j += 3
+            else:
+                break
+        found.append(Reference(tuple(path), token.offset, guarded=bool(has_depth)))
+        i = j
+    return found
+
+
+def _nesting(expression: str) -> int:
+    deepest = depth = 0
+    for token in _tokens(expression):
+        if token.text in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token.text in ")]}":
+            depth -= 1
+    return deepest
+
+
+_POSITION = re.compile(r"<input>:(\d+):(\d+)")
+
+
+@dataclass(frozen=True)
+class CompiledExpression:
+    """A compiled assertion and the references it reads."""
+
+    source: str
+    program: Any
+    references: tuple[Reference, ...]
+
+
+def compile_expression(expression: str) -> CompiledExpression:
+    """Compile `expression`, raising ExpressionError with the offending offset."""
+    if len(expression) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(
+            f"expression is {len(expression)} characters, over the {MAX_EXPRESSION_CHARS} limit"
+        )
+    if _nesting(expression) > MAX_NESTING:
+        raise ExpressionError(f"expression nests deeper than {MAX_NESTING} levels")
+    try:
+        program = cel.compile(expression)
+    except (ValueError, RuntimeError) as exc:
+        message = str(exc)
+        offset = 0
+        match = _POSITION.search(message)
+        if match:
+            line, column = int(match[1]), int(match[2])
+            lines = expression.split("\n")
+            offset = sum(len(part) + 1 for part in lines[: line - 1]) + column - 1
+        detail = message.split("ERROR: ", 1)[-1].split("\n", 1)[0]
+        detail = _POSITION.sub("", detail).lstrip(": ").strip()
+        raise ExpressionError(f"invalid CEL: {detail}", offset) from exc
+    return CompiledExpression(expression, program, tuple(references(expression)))
+
+
+def lookup(facts: dict[str, Any], path: tuple[str, ...]) -> tuple[bool, Any, str]:
+    """Follow `path` through nested maps.
+
+    Returns (present, value, missing_prefix): when a key is absent,
+    `missing_prefix` is the path up to and including the missing key.
+    Descending into a value that is not a map stops the walk there, present.
+    """
+    value: Any = facts
+    for index, key in enumerate(path):
+        if not isinstance(value, dict):
+            return True, value, ""
+        if key not in value:
+            return False, None, ".".join(path[: index + 1])
+        value = value[key]
+    return True, value, ""
+
+
+def evaluate(compiled: CompiledExpression, variables: dict[str, Any]) -> Any:
+    """Evaluate `compiled` over `variables`; raises ExpressionError on evaluation errors."""
+    try:
+        return compiled.program.execute(variables)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        detail = str(exc).split(". ", 1)[0]
+        if isinstance(exc, KeyError):
+            detail = f"no such key {exc.args[0]!r}"
+        raise ExpressionError(f"evaluation failed: {detail}") from exc

@@ -1,0 +1,1 @@
+"""Reports and audit packs: rendering, signing, verification."""

@@ -1,0 +1,183 @@
+"""Build and sign the audit pack of a run.
+
+Layout: manifest.json (metadata and every file's size and SHA-256),
+manifest.sig (raw Ed25519 over manifest.json), SHA256SUMS (every file but the
+signatures, in `sha256sum` format, manifest.json included), SHA256SUMS.sig
+(raw Ed25519 over SHA256SUMS), public-key.pem, VERIFY.md, report.md,
+report.html, report.pdf, records.jsonl and evidence/sha256/<hex>.
+
+The pack is written into a hidden `.NAME.partial` folder and renamed only
+when complete, so an interrupted build never leaves a pack that looks whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assay.engine.run import RunOutcome
+from assay.errors import AssayError
+from assay.evidence.ledger import Ledger
+from assay.evidence.records import StoredRecord
+from assay.keys import SigningKey, public_pem
+from assay.reports import render
+from assay.reports.verify_doc import verify_markdown
+from assay.timeutil import format_instant
+
+PACK_FORMAT = "assay-pack"
+PACK_VERSION = 1
+MANIFEST = "manifest.json"
+MANIFEST_SIG = "manifest.sig"
+SUMS = "SHA256SUMS"
+SUMS_SIG = "SHA256SUMS.sig"
+PUBLIC_KEY = "public-key.pem"
+RECORDS = "records.jsonl"
+SIGNATURE_FILES = frozenset({MANIFEST_SIG, SUMS_SIG})
+LATEST_POINTER = "LATEST"
+
+Progress = Callable[[str, int, int], None]
+
+
+def record_line(record: StoredRecord, with_body: bool) -> bytes:
+    """One records.jsonl line: canonical JSON of {"body", "hash", "header"}.
+
+    The header and body are embedded as their stored canonical bytes, so the
+    line is itself canonical JSON. A withheld body is written as null.
+    """
+    body = record.body if with_body and record.body is not None else b"null"
+    return b'{"body":' + body + b',"hash":"' + record.hash.encode() + b'","header":' + record.header + b"}\n"
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def build_run_pack(
+    outcome: RunOutcome, ledger: Ledger, key: SigningKey, progress: Progress | None = None
+) -> Path:
+    """Write the signed pack of `outcome` under the workspace's reports folder; return its path."""
+    workspace = outcome.workspace
+    reports = workspace.root / workspace.config.reports
+    name = f"{outcome.now.strftime('%Y%m%dT%H%M%SZ')}-{outcome.run_id[:8]}"
+    final = reports / name
+    partial = reports / f".{name}.partial"
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    try:
+        _write_contents(partial, outcome, ledger, key, progress)
+        _seal(partial, outcome, key)
+        os.replace(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    (reports / LATEST_POINTER).write_text(str(final) + "\n", encoding="utf-8")
+    return final
+
+
+def _write_contents(
+    folder: Path, outcome: RunOutcome, ledger: Ledger, key: SigningKey, progress: Progress | None
+) -> None:
+    steps = 4
+    checkpoint = outcome.checkpoint
+    if progress:
+        progress("writing records and evidence", 1, steps)
+    run_seqs = {record.seq for record in outcome.records}
+    with (folder / RECORDS).open("wb") as out:
+        for record in ledger.records(1, checkpoint.seq):
+            out.write(record_line(record, with_body=record.seq in run_seqs))
+    evidence_dir = folder / "evidence" / "sha256"
+    evidence_dir.mkdir(parents=True)
+    for digest, source in sorted(outcome.artifacts.items()):
+        shutil.copyfile(source, evidence_dir / digest)
+    (folder / PUBLIC_KEY).write_bytes(public_pem(key.public))
+
+    context = _report_context(outcome, key)
+    if progress:
+        progress("rendering report.md and report.html", 2, steps)
+    (folder / "report.md").write_text(render.render_markdown(context), encoding="utf-8")
+    html = render.render_html(context)
+    (folder / "report.html").write_text(html, encoding="utf-8")
+    if progress:
+        progress("rendering report.pdf", 3, steps)
+    pdf, _warnings = render.render_pdf(html, outcome.now)
+    (folder / "report.pdf").write_bytes(pdf)
+    (folder / "VERIFY.md").write_text(verify_markdown(key.key_id), encoding="utf-8")
+    if progress:
+        progress("signing", 4, steps)
+
+
+def _report_context(outcome: RunOutcome, key: SigningKey) -> dict[str, Any]:
+    artifacts_of: dict[str, list[dict[str, Any]]] = {}
+    for record in outcome.records:
+        header = record.header_fields()
+        if header["kind"] != "evidence":
+            continue
+        body = record.body_fields() or {}
+        artifacts_of[f"{body['control']}/{body['evidence']}"] = body["artifacts"]
+    for result in outcome.results:
+        for evidence in result.evidence:
+            artifacts_of.setdefault(f"{result.control_id}/{evidence.id}", [])
+    head = outcome.checkpoint
+    return {
+        "title": f"Audit pack: {outcome.workspace.config.name}",
+        "workspace": outcome.workspace.config.name,
+        "scope": outcome.scope,
+        "run_id": outcome.run_id,
+        "now": format_instant(outcome.now),
+        "head_seq": head.seq,
+        "head_hash": head.hash,
+        "key_id": key.key_id,
+        "readiness": outcome.readiness,
+        "results": outcome.results,
+        "artifacts_of": artifacts_of,
+    }
+
+
+def _pack_files(folder: Path) -> list[str]:
+    names = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            names.append(path.relative_to(folder).as_posix())
+    return names
+
+
+def _seal(folder: Path, outcome: RunOutcome, key: SigningKey) -> None:
+    files = []
+    for name in _pack_files(folder):
+        path = folder / name
+        files.append({"path": name, "size": path.stat().st_size, "sha256": _sha256_file(path)})
+    checkpoint = outcome.checkpoint
+    manifest = {
+        "format": PACK_FORMAT,
+        "format_version": PACK_VERSION,
+        "workspace": outcome.workspace.config.name,
+        "scope": outcome.scope,
+        "run": outcome.run_id,
+        "created_at": format_instant(outcome.now),
+        "ledger_head": {"seq": checkpoint.seq, "hash": checkpoint.hash},
+        "key_id": key.key_id,
+        "statuses": {r.control_id: r.status.value for r in outcome.results},
+        "files": files,
+    }
+    manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    (folder / MANIFEST).write_bytes(manifest_bytes)
+    (folder / MANIFEST_SIG).write_bytes(key.sign(manifest_bytes))
+    entries = [(f["sha256"], f["path"]) for f in files]
+    entries.append((hashlib.sha256(manifest_bytes).hexdigest(), MANIFEST))
+    sums = "".join(f"{digest}  {path}\n" for digest, path in sorted(entries, key=lambda e: e[1]))
+    sums_bytes = sums.encode()
+    (folder / SUMS).write_bytes(sums_bytes)
+    (folder / SUMS_SIG).write_bytes(key.sign(sums_bytes))
+
+
+__all__ = ["AssayError", "build_run_pack", "record_line"]

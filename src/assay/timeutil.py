@@ -42,7 +42,9 @@ def format_instant(value: datetime) -> str:
     """Format an aware datetime as RFC 3339 UTC with six fractional digits."""
     if value.tzinfo is None:
         raise ValueError("refusing to format a naive datetime as UTC")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat pads the year to four digits, which strftime("%Y") does not
+    # do on glibc for years before 1000.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_now(text: str) -> datetime:

@@ -126,11 +126,14 @@ def judge(
             outcome.message = f"not evaluated: evidence {', '.join(sorted(set(blocked)))} not usable"
             continue
         absent = []
+        # A path the expression tests with has() is one whose absence the
+        # author handles explicitly; every other path must be present.
+        guarded = {ref.path for ref in compiled.references if ref.guarded}
         for ref in compiled.references:
             present, value, missing = lookup(variables, ref.path)
             if present:
                 outcome.facts[ref.text] = _shorten(value)
-            elif not ref.guarded:
+            elif ref.path not in guarded:
                 absent.append(_absent_message(ref.path, missing, variables, by_id))
         if absent:
             outcome.outcome = "error"
@@ -153,8 +156,17 @@ def judge(
         elif not value:
             outcome.outcome = "fail"
             statuses.append(Status.FAIL)
-            reasons.append(f"{assertion.name}: false")
+            read = ", ".join(f"{name} = {_brief(val)}" for name, val in outcome.facts.items())
+            reasons.append(f"{assertion.name}: false ({read})" if read else f"{assertion.name}: false")
     return ControlResult(loaded, worst(statuses), reasons, outcomes, evidence)
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _absent_message(

@@ -304,6 +304,24 @@ def test_median_missing_p50_absent(tmp_path: Path) -> None:
     )
 
 
+def test_p50_from_percentile_without_med(tmp_path: Path) -> None:
+    document = export_document()
+    trend = document["metrics"]["http_req_duration"]
+    del trend["med"]
+    trend["p(50)"] = 22.5
+    result = collect_text(tmp_path, json.dumps(document))
+    assert result.facts["p50_ms"] == 22.5
+    assert "p50_ms" not in result.absent
+
+
+def test_p50_med_differs_warns(tmp_path: Path) -> None:
+    document = export_document()
+    document["metrics"]["http_req_duration"]["p(50)"] = 99.0
+    result = collect_text(tmp_path, json.dumps(document))
+    assert result.facts["p50_ms"] == 22.637968685566797
+    assert result.warnings == ["http_req_duration has med and p(50) that differ; p50_ms is med"]
+
+
 def test_no_thresholds_all_passed_absent(tmp_path: Path) -> None:
     document = export_document()
     for entry in document["metrics"].values():

@@ -149,7 +149,7 @@ def test_final_repo_matches_top_level(final: Collected) -> None:
             assert final.facts[name] == value, name
 
 
-def test_final_fractional_now_gives_float_age() -> None:
+def test_final_fractional_now_float_age() -> None:
     result = collect("info-final.json", "corpus", FINAL_NOW + timedelta(milliseconds=500))
     assert result.facts["newest_full_age_seconds"] == 3358.5
     assert type(result.facts["newest_full_age_seconds"]) is float
@@ -214,7 +214,7 @@ def test_stanza_not_found_lists_present() -> None:
     assert result.facts["stanzas"] == ["main", "reporting"]
 
 
-# Case 14: stanza `main` has a fresh repo1 and a stale repo2.
+# The multi-repository case, stanza `main`: a fresh repo1 and a stale repo2.
 
 
 def test_multi_repo_main_repo1_newest(main_stanza: Collected) -> None:
@@ -229,14 +229,14 @@ def test_multi_repo_main_repo2_newest(main_stanza: Collected) -> None:
     assert repo2["newest_full_age_seconds"] == 2540723  # 1710072000 - 1707531277
 
 
-def test_multi_repo_main_top_level_is_stale_repo(main_stanza: Collected) -> None:
+def test_multi_repo_main_worst_is_repo2(main_stanza: Collected) -> None:
     assert main_stanza.facts["newest_full_age_seconds"] == 2540723
     assert round(main_stanza.facts["newest_full_age_seconds"] / 86400, 1) == 29.4
     assert main_stanza.facts["newest_full_stop"] == "2024-02-10T02:14:37.000000Z"
     assert main_stanza.facts["newest_backup_age_seconds"] == 2540723
 
 
-def test_multi_repo_main_top_level_worst_values(main_stanza: Collected) -> None:
+def test_multi_repo_main_worst_values(main_stanza: Collected) -> None:
     # repo1's oldest backup stopped at 1709259302: 1710072000 - 1709259302 = 812698 s.
     assert main_stanza.facts["retention_days"] == 812698 / 86400
     assert main_stanza.facts["oldest_backup_stop"] == "2024-03-01T02:15:02.000000Z"
@@ -262,7 +262,7 @@ def test_multi_repo_main_observed_at(main_stanza: Collected) -> None:
     assert main_stanza.observed_at == datetime(2024, 3, 10, 2, 1, 44, tzinfo=UTC)
 
 
-# Case 14: stanza `reporting`, status 4, repo2 with no valid backups.
+# The multi-repository case, stanza `reporting`: status 4, repo2 with no valid backups.
 
 
 def test_multi_repo_reporting_status_mixed(reporting_stanza: Collected) -> None:
@@ -344,7 +344,7 @@ def test_errored_full_only_fails(tmp_path: Path) -> None:
     assert result.failures == [f"stanza 'corpus': {reason} (repository status 0: ok)"]
 
 
-def test_missing_error_key_counts_as_valid(tmp_path: Path) -> None:
+def test_error_key_missing_is_valid(tmp_path: Path) -> None:
     document = final_document()
     for backup in document[0]["backup"]:
         del backup["error"]
@@ -481,7 +481,8 @@ def test_broken_wal_name(tmp_path: Path) -> None:
     error = collect_error(tmp_path, json.dumps(document))
     assert error.location == "[0].archive[0].max"
     assert error.reason == (
-        "'00000001000000000000001a' is not a WAL segment name (24 hex digits)"
+        "'00000001000000000000001a' is not a WAL segment name "
+        "(expected 24 upper-case hex digits)"
     )
 
 

@@ -189,7 +189,7 @@ class _ReportHandler(ContentHandler):
         self.results = results
         self.display = display
         self.locator: Locator | None = None
-        self.elements: list[str] = []  # names of the open elements, root first
+        self.depth = 0  # number of open elements
         self.suites: list[_Suite] = []
         self.case: _Case | None = None
         self.skip_depth: int | None = None  # depth of an open element whose subtree is ignored
@@ -206,16 +206,15 @@ class _ReportHandler(ContentHandler):
         return CollectorError(message, path=self.display, location=f"{self.line()}:{column}")
 
     def startElement(self, name: str, attrs: AttributesImpl) -> None:  # noqa: N802
-        parent = self.elements[-1] if self.elements else None
-        depth = len(self.elements)
-        self.elements.append(name)
+        depth = self.depth
+        self.depth += 1
         if self.case is not None:
             if depth == self.case.depth + 1 and name in ("error", "failure", "skipped"):
                 self.case.children.add(name)
             return
         if self.skip_depth is not None:
             return
-        if parent is None and name not in ("testsuites", "testsuite"):
+        if depth == 0 and name not in ("testsuites", "testsuite"):
             raise self.error(f"root element is <{name}>, expected <testsuites> or <testsuite> "
                              "(a JUnit XML report)")
         if name not in ("testsuites", "testsuite", "testcase"):
@@ -229,8 +228,8 @@ class _ReportHandler(ContentHandler):
                               self.seconds(attrs, "testcase"))
 
     def endElement(self, name: str) -> None:  # noqa: N802
-        self.elements.pop()
-        depth = len(self.elements)
+        self.depth -= 1
+        depth = self.depth
         if self.case is not None:
             if depth == self.case.depth:
                 self.close_case(self.case)
@@ -251,8 +250,8 @@ class _ReportHandler(ContentHandler):
         if not text:
             return None
         if TIME_VALUE.fullmatch(text) is None:
-            raise self.error(f"<{element}> has time={text!r}, expected a duration in seconds "
-                             "such as 0.25")
+            raise self.error(f"<{element}> has time={text!r}, expected a non-negative "
+                             "number of seconds such as 0.25")
         return Decimal(text)
 
     def open_suite(self, attrs: AttributesImpl, depth: int) -> None:
@@ -308,9 +307,9 @@ def _parse_report(data: bytes, handler: _ReportHandler, display: str) -> None:
         raise CollectorError(f"invalid XML: {exc.getMessage()}", path=display,
                              location=location) from exc
     except DefusedXmlException as exc:
-        raise handler.error("XML with a document type declaration (DTD), an entity or an "
-                            "external reference is rejected, because such a file can expand "
-                            "or fetch content. JUnit reports need none of these") from exc
+        raise handler.error("XML document type declarations (DTD), entities and external "
+                            "references are rejected because they can expand or fetch "
+                            "content, and JUnit reports need none of them") from exc
     except SAXException as exc:
         raise CollectorError(f"invalid XML: {exc.getMessage()}", path=display) from exc
 

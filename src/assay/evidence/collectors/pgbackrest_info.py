@@ -1,16 +1,16 @@
 """Collector for `pgbackrest info --output=json`: backup freshness of one stanza.
 
 pgBackRest prints a JSON array with one object per stanza. Since pgBackRest 2.33
-a stanza may have several repositories: its `repo` list gives each key and
-status, and every `backup` and `archive` entry names its repository in
+a stanza may have several repositories. Its `repo` list gives the key and
+status of each, and every `backup` and `archive` entry names its repository in
 `database.repo-key`. This collector judges each repository on its own and
 stores the result under `repos` ("repo1", "repo2", ...). The same fact names at
 the top level hold the worst repository's value, so a fresh repository cannot
 hide a stale one.
 
-Times: `timestamp.stop` is Unix seconds. Each `*_stop` fact is an RFC 3339 UTC
-string. Each `*_age_seconds` fact is `context.now` minus that stop time in
-seconds: an int when the difference is whole seconds, else a float. A stop
+The input's `timestamp.stop` is in Unix seconds. Each `*_stop` fact is an
+RFC 3339 UTC string. Each `*_age_seconds` fact is `context.now` minus that stop
+time in seconds: an int when the difference is whole seconds, else a float. A stop
 after `now` gives a negative age and a warning. pgBackRest marks a backup in
 which it detected errors (such as invalid page checksums) with `"error": true`.
 Such backups count only in `backups_total` and `backups_with_error`, and no
@@ -51,8 +51,9 @@ MAX_EXACT_INT = 2**53
 # A WAL segment name is 24 upper-case hex digits, so string order is WAL order.
 WAL_SEGMENT = re.compile(r"[0-9A-F]{24}")
 
-# How the top level picks the worst repository's value of each per-repository
-# fact. Stops compare as strings because format_instant writes fixed-width UTC.
+# The function that picks the worst repository's value of each per-repository
+# fact for the top level. Stops compare as strings because format_instant
+# writes fixed-width UTC.
 WORST_OF: dict[str, Any] = {
     **{f"backups_{kind}": min for kind in BACKUP_TYPES},
     **{f"newest_{kind}_stop": min for kind in (*BACKUP_TYPES, "backup")},
@@ -64,7 +65,7 @@ WORST_OF: dict[str, Any] = {
     "archive_max": min,
 }
 
-AGE = "now minus the stop time, in seconds (int when whole, else float)"
+AGE = "the evaluation time (now) minus the stop time, in seconds (int when whole, else float)"
 WORST = "The top level holds the worst repository's value"
 
 
@@ -91,16 +92,17 @@ class PgBackRestInfo(Collector):
     summary = "Backup freshness and retention of one pgBackRest stanza, judged per repository."
     Params = PgBackRestInfoParams
     facts = (
-        Fact(name="stanza_found", type="bool", description="The requested stanza is in the output."),
+        Fact(name="stanza_found", type="bool", description="True when the output has the stanza."),
         Fact(name="stanzas", type="list", description="Names of all stanzas in the output."),
         Fact(name="status_code", type="int", description="Stanza status code as pgBackRest "
-             "writes it: 0 ok, 2 no valid backups, 4 the repositories differ (see `repos`)."),
+             "writes it, such as 0 ok, 2 no valid backups, or 4 different across repos. "
+             "Code 4 means the repositories differ (see `repos`), not that the stanza failed."),
         Fact(name="status_message", type="str", description="Stanza status message."),
         Fact(name="repo_count", type="int", description="Number of repositories of the stanza."),
         Fact(name="backups_total", type="int",
-             description="Backups of the stanza over all repositories, errored ones included."),
+             description="Number of backups over all repositories, errored ones included."),
         Fact(name="backups_with_error", type="int",
-             description="Backups marked error, summed over all repositories."),
+             description="Number of backups marked error, summed over all repositories."),
         Fact(name="repos", type="map", description='Per-repository facts keyed "repo1", '
              '"repo2", ...: status_code, status_message, backups_with_error and every fact '
              "below. A fact the repository cannot provide is left out of its map."),
@@ -128,8 +130,9 @@ class PgBackRestInfo(Collector):
         files = resolve_input(context.workspace, params.path)
         if len(files) > 1:
             names = ", ".join(relative_name(context.workspace, path) for path in files)
-            raise CollectorError(f"pattern matches {len(files)} files ({names}); "
-                                 "name exactly one pgbackrest info output", path=params.path)
+            raise CollectorError(f"pattern matches {len(files)} files ({names}), but this "
+                                 "collector reads one, so set path to a single file",
+                                 path=params.path)
         display = relative_name(context.workspace, files[0])
         document = _load_json(read_input_bytes(files[0], display), display)
         try:
@@ -170,8 +173,8 @@ def _load_json(raw: bytes, display: str) -> Any:
     except UnicodeDecodeError as exc:
         raise CollectorError(f"input is not valid UTF-8 (byte {exc.start})", path=display) from exc
     if not text.strip():
-        raise CollectorError("input is empty; expected the JSON array that "
-                             "`pgbackrest info --output=json` prints", path=display)
+        raise CollectorError("input is empty (expected the JSON array that "
+                             "`pgbackrest info --output=json` prints)", path=display)
     try:
         return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -241,7 +244,8 @@ def _wal_name(value: Any, path: str) -> str | None:
         return None
     name = _typed(value, path, str, "a WAL segment name or null")
     if not WAL_SEGMENT.fullmatch(name):
-        raise _ShapeError(path, f"{name!r} is not a WAL segment name (24 hex digits)")
+        raise _ShapeError(path, f"{name!r} is not a WAL segment name "
+                                "(expected 24 upper-case hex digits)")
     return name
 
 
@@ -371,6 +375,7 @@ def _find_stanza(document: Any, stanza_name: str) -> tuple[list[str], str, dict[
 
 
 def _judge(document: Any, stanza_name: str, now: datetime, source: Path) -> Collected:
+    """Build the facts of `stanza_name` from the parsed output."""
     names, where, stanza = _find_stanza(document, stanza_name)
     if stanza is None:
         if names:

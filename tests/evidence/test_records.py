@@ -1,0 +1,87 @@
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assay.evidence.records import (
+    GENESIS_PREV,
+    ChainError,
+    StoredRecord,
+    build_record,
+    canonical,
+    check_record,
+    record_hash,
+)
+
+
+def _record(seq: int = 1, prev: str = GENESIS_PREV, body: dict | None = None) -> StoredRecord:
+    return build_record(
+        seq=seq, prev=prev, time="2026-12-04T20:15:00.000000Z", run="r1", scope="production",
+        kind="evidence", body=body if body is not None else {"facts": {"p99_ms": 96.98, "n": 141}},
+    )
+
+
+def test_canonical_writes_integral_float_as_integer():
+    assert canonical({"b": 231.0, "a": "ü"}) == '{"a":"ü","b":231}'.encode()
+
+
+def test_canonical_rejects_nan():
+    with pytest.raises(ValueError, match="cannot be canonicalised"):
+        canonical({"x": float("nan")})
+
+
+def test_canonical_rejects_integer_beyond_two_to_53():
+    with pytest.raises(ValueError):
+        canonical({"system_id": 7290012345678901234})
+
+
+def test_header_commits_to_body():
+    record = _record()
+    header = json.loads(record.header)
+    assert sorted(header) == ["body_sha256", "kind", "prev", "run", "scope", "seq", "time", "v"]
+    assert record.hash == record_hash(record.header)
+
+
+def test_check_record_accepts_fresh_record():
+    record = _record()
+    assert check_record(record, 1, GENESIS_PREV)["seq"] == 1
+
+
+def test_check_record_withheld_body_still_verifies():
+    record = _record()
+    withheld = StoredRecord(seq=1, header=record.header, body=None, hash=record.hash)
+    assert check_record(withheld, 1, GENESIS_PREV)["kind"] == "evidence"
+
+
+def test_check_record_wrong_prev_named():
+    record = _record(prev="a" * 64)
+    with pytest.raises(ChainError, match="prev does not match"):
+        check_record(record, 1, GENESIS_PREV)
+
+
+def test_check_record_reordered_header_keys_detected():
+    record = _record()
+    fields = json.loads(record.header)
+    reordered = json.dumps(dict(reversed(list(fields.items()))), separators=(",", ":")).encode()
+    altered = StoredRecord(seq=1, header=reordered, body=record.body, hash=record.hash)
+    with pytest.raises(ChainError, match="not in canonical form"):
+        check_record(altered, 1, GENESIS_PREV)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_any_single_byte_change_is_detected(data):
+    record = _record(body={"facts": {"p99_ms": 96.98411832017293, "tests": 22, "name": "ü<&>"}})
+    part = data.draw(st.sampled_from(["header", "body", "hash"]))
+    original = getattr(record, part)
+    raw = original.encode() if isinstance(original, str) else original
+    index = data.draw(st.integers(min_value=0, max_value=len(raw) - 1))
+    replacement = data.draw(st.integers(min_value=0, max_value=255).filter(lambda b: b != raw[index]))
+    changed = raw[:index] + bytes([replacement]) + raw[index + 1:]
+    values = {"header": record.header, "body": record.body, "hash": record.hash}
+    values[part] = changed.decode("latin-1") if part == "hash" else changed
+    altered = StoredRecord(seq=1, **values)
+    with pytest.raises(ChainError) as caught:
+        check_record(altered, 1, GENESIS_PREV)
+    assert caught.value.seq == 1

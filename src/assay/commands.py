@@ -1,4 +1,4 @@
-"""What each CLI command does, as plain functions the CLI and tests call."""
+"""Command implementations as plain functions, called by the CLI and by tests."""
 
 from __future__ import annotations
 

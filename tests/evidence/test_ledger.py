@@ -25,7 +25,8 @@ def ledger(tmp_path: Path):
 
 def _append_run(ledger: Ledger, key: keys.SigningKey, run: str, count: int = 3):
     entries = [NewRecord("evidence", {"n": i, "run": run}) for i in range(count)]
-    return ledger.append(run=run, scope="production", time=TIME, entries=entries, checkpoint_key=key)
+    stored = ledger.append(run=run, scope="production", time=TIME, entries=entries)
+    return stored + [ledger.checkpoint(run=run, scope="production", time=TIME, key=key)]
 
 
 def _trusting(key: keys.SigningKey):

@@ -85,5 +85,5 @@ class Control(_Strict):
         return None if self.max_age is None else duration_seconds(self.max_age)
 
     def definition(self) -> dict[str, Any]:
-        """The control as recorded in the ledger: every field, by its file name."""
+        """Return the control as recorded in the ledger: every field, keyed by its name in the file."""
         return self.model_dump(mode="json", by_alias=True)

@@ -19,7 +19,7 @@ MAX_LISTED_ITEMS = 20
 
 @dataclass
 class EvidenceOutcome:
-    """What one evidence source of a control produced."""
+    """The outcome of collecting one evidence source of a control."""
 
     id: str
     collector: str

@@ -25,6 +25,7 @@ from assay.evidence.blobs import BlobStore
 from assay.evidence.collectors.base import CollectContext, relative_name
 from assay.evidence.ledger import Ledger, NewRecord
 from assay.evidence.records import StoredRecord
+from assay.faults import fault_point
 from assay.keys import SigningKey
 from assay.timeutil import format_instant
 
@@ -116,8 +117,10 @@ def run_workspace(
 ) -> RunOutcome:
     """Collect, judge and record every control of `workspace`, closing with a signed checkpoint.
 
-    Evidence and results reach the ledger in one transaction with the
-    checkpoint, so an interrupted run leaves no partial run behind.
+    The run record opens the run, each control's evidence and result are
+    appended in one transaction, and the checkpoint closes the run. A run
+    interrupted before its checkpoint stays in the chain as incomplete, and
+    evaluation and packs ignore it.
     """
     run_id = uuid.uuid4().hex
     stamp = format_instant(now)
@@ -128,12 +131,18 @@ def run_workspace(
         "user": _user(),
         "command": redact_argv(sys.argv),
     }
-    entries: list[NewRecord] = [NewRecord("run", {
+    stored: list[StoredRecord] = []
+
+    def record(entries: list[NewRecord]) -> None:
+        stored.extend(ledger.append(run=run_id, scope=scope, time=stamp, entries=entries))
+
+    record([NewRecord("run", {
         "tool": "assay", "tool_version": __version__, "workspace": workspace.config.name,
         "git_commit": _git_commit(workspace.root), "now": stamp, "scope": scope,
         "categories": sorted({"security", *workspace.config.categories}),
         "params": params,
-    })]
+    })])
+    fault_point("run.after_run_record")
     recorded_definitions = _recorded_definitions(ledger)
     results: list[ControlResult] = []
     artifacts: dict[str, Path] = {}
@@ -142,12 +151,14 @@ def run_workspace(
         control = loaded.control
         if progress is not None:
             progress(f"collecting {control.id}", index, total)
+        entries: list[NewRecord] = []
         if recorded_definitions.get(control.id) != loaded.definition_sha256:
             entries.append(NewRecord("control", {
                 "control": control.id, "source": loaded.source,
                 "definition": control.definition(), "definition_sha256": loaded.definition_sha256,
             }))
         outcomes = [] if control.not_applicable else collect_evidence(loaded, context)
+        fault_point("run.after_collect")
         for outcome in outcomes:
             check_freshness(loaded, outcome, now)
             entries.append(NewRecord("evidence", _evidence_body(
@@ -162,9 +173,12 @@ def run_workspace(
             "control_sha256": loaded.definition_sha256, "params_sha256": workspace.params_sha256,
             "waiver_sha256": None,
         }))
+        record(entries)
+        fault_point("run.after_control")
     if progress is not None:
-        progress("recording the run", total, total)
-    stored = ledger.append(run=run_id, scope=scope, time=stamp, entries=entries, checkpoint_key=key)
+        progress("signing the run's checkpoint", total, total)
+    stored.append(ledger.checkpoint(run=run_id, scope=scope, time=stamp, key=key))
+    fault_point("run.after_checkpoint")
     ready = readiness(
         workspace.config.categories,
         ((r.loaded.control.criteria, r.status) for r in results),

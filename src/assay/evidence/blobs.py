@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from assay.errors import LedgerError
+from assay.faults import fault_point
 
 _CHUNK = 1024 * 1024
 
@@ -30,6 +31,7 @@ class BlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
         hasher = hashlib.sha256()
         size = 0
+        fault_point("blob.before_write")
         descriptor, temp_name = tempfile.mkstemp(prefix=".incoming-", dir=self.root)
         try:
             with os.fdopen(descriptor, "wb") as out, source.open("rb") as src:
@@ -37,20 +39,47 @@ class BlobStore:
                     hasher.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
+                    fault_point("blob.during_write")
                 out.flush()
+                fault_point("blob.before_fsync")
                 os.fsync(out.fileno())
             digest = hasher.hexdigest()
             final = self.path_for(digest)
             final.parent.mkdir(exist_ok=True)
+            fault_point("blob.before_rename")
             if final.exists():
                 os.unlink(temp_name)
             else:
                 os.replace(temp_name, final)
+                _fsync_directory(final.parent)
+            fault_point("blob.after_rename")
         except OSError as exc:
             if os.path.exists(temp_name):
                 os.unlink(temp_name)
             raise LedgerError(f"cannot store {source} in {self.root}: {exc.strerror}") from exc
         return digest, size
 
+    def check(self, digest: str) -> str | None:
+        """Return None when the blob is present and intact, else what is wrong with it."""
+        path = self.path_for(digest)
+        if not path.is_file():
+            return "missing"
+        hasher = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                hasher.update(chunk)
+        if hasher.hexdigest() != digest:
+            return "content no longer matches its SHA-256"
+        return None
+
     def has(self, digest: str) -> bool:
         return self.path_for(digest).is_file()
+
+
+def _fsync_directory(path: Path) -> None:
+    # The rename is durable only once the directory entry itself is on disk.
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

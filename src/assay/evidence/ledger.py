@@ -1,19 +1,22 @@
 """The append-only, hash-chained evidence ledger over SQLAlchemy Core.
 
-Rows keep each record's exact canonical header and body bytes; reading and
-verifying use those bytes as stored. Appends take the database's write lock
-(`BEGIN IMMEDIATE` in SQLite) before reading the chain head, so concurrent
-writers extend one linear chain.
+One implementation serves SQLite (the default) and PostgreSQL (psycopg 3).
+Rows keep each record's exact canonical header and body bytes (BLOB or
+bytea, never JSON columns), and reading and verifying use those bytes as
+stored. Every append first takes the database's own write lock (`BEGIN
+IMMEDIATE` in SQLite, a transaction-scoped advisory lock in PostgreSQL) and
+only then reads the chain head, so concurrent writers extend one linear chain.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import (
     Column,
     Integer,
@@ -26,6 +29,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,11 +43,14 @@ from assay.evidence.records import (
     canonical,
     check_record,
 )
+from assay.faults import fault_point
 from assay.keys import SigningKey, signature_valid
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 SCHEMA_VERSION = 1
 CHECKPOINT_DOMAIN = b"assay.checkpoint.v1\x00"
+# Arbitrary constant naming the chain's advisory lock in PostgreSQL.
+ADVISORY_LOCK_KEY = 0x61737361  # "assa"
+INSERT_BATCH = 500
 
 metadata = MetaData()
 records_table = Table(
@@ -66,6 +73,10 @@ meta_table = Table(
     Column("value", String(200), nullable=False),
 )
 
+# Upgrade steps from each older schema version to the next, applied in order
+# inside one transaction when a ledger is opened. Version 1 is the first.
+UPGRADES: dict[int, Callable[[Connection], None]] = {}
+
 
 @dataclass(frozen=True)
 class NewRecord:
@@ -75,9 +86,29 @@ class NewRecord:
     body: dict[str, Any]
 
 
+@dataclass
+class RunSummary:
+    """One run as `assay ledger log` lists it."""
+
+    run: str
+    time: str
+    scope: str
+    first_seq: int
+    last_seq: int
+    complete: bool = False
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
 def checkpoint_message(*, run: str, size: int, head: str, key_id: str) -> bytes:
-    """The bytes a checkpoint signature covers."""
+    """Build the bytes a checkpoint signature covers."""
     return CHECKPOINT_DOMAIN + canonical({"head": head, "key_id": key_id, "run": run, "size": size})
+
+
+def normalise_url(url: str) -> str:
+    """Accept `postgresql://` for PostgreSQL and select the psycopg 3 driver."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -85,12 +116,12 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _manual_transactions(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's begin event issue BEGIN IMMEDIATE instead of the
-        # driver's deferred BEGIN, so the write lock is taken before the
-        # chain head is read.
+        # The driver's own deferred BEGIN is switched off so that the begin
+        # event below can take the write lock before the chain head is read.
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
-        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+        dbapi_connection.execute("PRAGMA synchronous=FULL")
+        dbapi_connection.execute("PRAGMA busy_timeout=60000")
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Connection) -> None:
@@ -99,30 +130,34 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
 class Ledger:
-    """One evidence ledger, opened by URL."""
+    """One evidence ledger, opened by URL (sqlite:///PATH or postgresql://...)."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.url = normalise_url(url)
+        self.dialect = "sqlite" if self.url.startswith("sqlite:") else "postgresql"
+        if not (self.url.startswith("sqlite:") or self.url.startswith("postgresql+psycopg://")):
+            raise LedgerError(
+                f"unsupported ledger URL {url!r}; use sqlite:///PATH or postgresql://HOST/DB"
+            )
         try:
-            if url.startswith("sqlite:"):
-                database = url.removeprefix("sqlite:///")
+            if self.dialect == "sqlite":
+                database = self.url.removeprefix("sqlite:///")
                 if database and database != ":memory:":
                     Path(database).parent.mkdir(parents=True, exist_ok=True)
-                self.engine = _sqlite_engine(url)
+                self.engine = _sqlite_engine(self.url)
             else:
-                raise LedgerError(
-                    f"unsupported ledger URL {url!r}; use sqlite:///PATH"
-                )
-            metadata.create_all(self.engine)
+                self.engine = create_engine(self.url, pool_pre_ping=True)
             with self.engine.begin() as connection:
+                self._lock(connection)
+                metadata.create_all(connection)
                 self._check_schema(connection)
         except SQLAlchemyError as exc:
-            raise LedgerError(f"cannot open ledger {url}: {exc}") from exc
+            raise LedgerError(f"cannot open ledger {_redact(self.url)}: {_first_line(exc)}") from exc
+
+    def _lock(self, connection: Connection) -> None:
+        if self.dialect == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
 
     def _check_schema(self, connection: Connection) -> None:
         row = connection.execute(
@@ -132,10 +167,19 @@ class Ledger:
             connection.execute(
                 insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION))
             )
-        elif int(row[0]) != SCHEMA_VERSION:
+            return
+        version = int(row[0])
+        if version > SCHEMA_VERSION:
             raise LedgerError(
-                f"ledger {self.url} has schema version {row[0]}, this assay reads {SCHEMA_VERSION}"
+                f"ledger {_redact(self.url)} has schema version {version}, newer than the "
+                f"{SCHEMA_VERSION} this assay reads; upgrade assay"
             )
+        while version < SCHEMA_VERSION:
+            UPGRADES[version](connection)
+            version += 1
+        connection.execute(
+            meta_table.update().where(meta_table.c.key == "schema_version").values(value=str(version))
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -157,93 +201,86 @@ class Ledger:
         return int(row[0]), str(row[1])
 
     def append(
+        self, *, run: str, scope: str, time: str, entries: Sequence[NewRecord]
+    ) -> list[StoredRecord]:
+        """Append `entries` in one transaction, in order, after the current head."""
+        return self._append(run, scope, time, lambda seq, prev: entries)
+
+    def checkpoint(self, *, run: str, scope: str, time: str, key: SigningKey) -> StoredRecord:
+        """Close `run` with a checkpoint signing the chain head as it is when the lock is held."""
+
+        def build(seq: int, prev: str) -> list[NewRecord]:
+            fault_point("checkpoint.before_sign")
+            message = checkpoint_message(run=run, size=seq, head=prev, key_id=key.key_id)
+            body = {
+                "run": run, "size": seq, "head": prev, "key_id": key.key_id,
+                "signature": base64.b64encode(key.sign(message)).decode(),
+            }
+            fault_point("checkpoint.after_sign")
+            return [NewRecord("checkpoint", body)]
+
+        return self._append(run, scope, time, build)[-1]
+
+    def _append(
         self,
-        *,
         run: str,
         scope: str,
         time: str,
-        entries: Sequence[NewRecord],
-        checkpoint_key: SigningKey | None = None,
+        make: Callable[[int, str], Sequence[NewRecord]],
     ) -> list[StoredRecord]:
-        """Append `entries` in one transaction, then a signed checkpoint if a key is given.
-
-        Returns the stored records, checkpoint last.
-        """
         stored: list[StoredRecord] = []
         try:
             with self.engine.begin() as connection:
+                self._lock(connection)
                 seq, prev = self._head(connection)
                 rows = []
-                for entry in entries:
+                for entry in make(seq, prev):
                     seq += 1
                     record = build_record(
                         seq=seq, prev=prev, time=time, run=run, scope=scope,
                         kind=entry.kind, body=entry.body,
                     )
                     stored.append(record)
-                    rows.append(self._row(record, run, scope, entry.kind, time))
+                    rows.append(_row(record, run, scope, entry.kind, time))
                     prev = record.hash
-                if checkpoint_key is not None:
-                    body = self._checkpoint_body(run=run, size=seq, head=prev, key=checkpoint_key)
-                    seq += 1
-                    record = build_record(
-                        seq=seq, prev=prev, time=time, run=run, scope=scope,
-                        kind="checkpoint", body=body,
-                    )
-                    stored.append(record)
-                    rows.append(self._row(record, run, scope, "checkpoint", time))
-                if rows:
-                    connection.execute(insert(records_table), rows)
+                fault_point("ledger.before_insert")
+                for start in range(0, len(rows), INSERT_BATCH):
+                    connection.execute(insert(records_table), rows[start:start + INSERT_BATCH])
+                    fault_point("ledger.during_insert")
+                fault_point("ledger.before_commit")
         except SQLAlchemyError as exc:
-            raise LedgerError(f"cannot append to ledger {self.url}: {exc}") from exc
+            raise LedgerError(f"cannot append to ledger {_redact(self.url)}: {_first_line(exc)}") from exc
+        fault_point("ledger.after_commit")
         return stored
 
-    @staticmethod
-    def _checkpoint_body(*, run: str, size: int, head: str, key: SigningKey) -> dict[str, Any]:
-        message = checkpoint_message(run=run, size=size, head=head, key_id=key.key_id)
-        return {
-            "run": run,
-            "size": size,
-            "head": head,
-            "key_id": key.key_id,
-            "signature": base64.b64encode(key.sign(message)).decode(),
-        }
-
-    @staticmethod
-    def _row(record: StoredRecord, run: str, scope: str, kind: str, time: str) -> dict[str, Any]:
-        assert record.body is not None
-        header = record.header_fields()
-        return {
-            "seq": record.seq, "run": run, "scope": scope, "kind": kind, "time": time,
-            "prev": header["prev"], "hash": record.hash,
-            "header": record.header, "body": record.body,
-        }
+    def _select(self) -> Any:
+        return select(
+            records_table.c.seq, records_table.c.header, records_table.c.body, records_table.c.hash
+        ).order_by(records_table.c.seq)
 
     def records(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[StoredRecord]:
-        """Stream stored records in seq order."""
-        query = select(
-            records_table.c.seq, records_table.c.header, records_table.c.body, records_table.c.hash
-        ).where(records_table.c.seq >= from_seq).order_by(records_table.c.seq)
+        """Stream stored records in seq order, `from_seq` to `to_seq` inclusive."""
+        query = self._select().where(records_table.c.seq >= from_seq)
         if to_seq is not None:
             query = query.where(records_table.c.seq <= to_seq)
-        with self.engine.connect() as connection:
-            for row in connection.execution_options(stream_results=True, yield_per=1000).execute(query):
-                yield StoredRecord(seq=row[0], header=bytes(row[1]), body=bytes(row[2]), hash=row[3])
+        try:
+            with self.engine.connect() as connection:
+                result = connection.execution_options(stream_results=True, yield_per=2000).execute(query)
+                for row in result:
+                    yield StoredRecord(seq=row[0], header=bytes(row[1]), body=bytes(row[2]), hash=row[3])
+        except SQLAlchemyError as exc:
+            raise LedgerError(f"cannot read ledger {_redact(self.url)}: {_first_line(exc)}") from exc
+
+    def record_at(self, seq: int) -> StoredRecord | None:
+        return next(self.records(seq, seq), None)
 
     def run_records(self, run: str) -> list[StoredRecord]:
-        query = select(
-            records_table.c.seq, records_table.c.header, records_table.c.body, records_table.c.hash
-        ).where(records_table.c.run == run).order_by(records_table.c.seq)
-        with self.engine.connect() as connection:
-            return [
-                StoredRecord(seq=r[0], header=bytes(r[1]), body=bytes(r[2]), hash=r[3])
-                for r in connection.execute(query)
-            ]
+        return self._fetch(self._select().where(records_table.c.run == run))
 
     def records_of_kind(self, kind: str) -> list[StoredRecord]:
-        query = select(
-            records_table.c.seq, records_table.c.header, records_table.c.body, records_table.c.hash
-        ).where(records_table.c.kind == kind).order_by(records_table.c.seq)
+        return self._fetch(self._select().where(records_table.c.kind == kind))
+
+    def _fetch(self, query: Any) -> list[StoredRecord]:
         with self.engine.connect() as connection:
             return [
                 StoredRecord(seq=r[0], header=bytes(r[1]), body=bytes(r[2]), hash=r[3])
@@ -254,23 +291,84 @@ class Ledger:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(records_table)).scalar_one())
 
+    def runs(self) -> list[RunSummary]:
+        """List every run in order of its first record, with status counts and completeness."""
+        summaries: dict[str, RunSummary] = {}
+        query = select(
+            records_table.c.seq, records_table.c.run, records_table.c.scope, records_table.c.kind,
+            records_table.c.time, records_table.c.body,
+        ).where(records_table.c.kind.in_(["run", "result", "checkpoint"])).order_by(records_table.c.seq)
+        with self.engine.connect() as connection:
+            for seq, run, scope, kind, time, body in connection.execute(query):
+                summary = summaries.setdefault(run, RunSummary(run, time, scope, seq, seq))
+                summary.last_seq = seq
+                if kind == "checkpoint":
+                    summary.complete = True
+                elif kind == "result":
+                    status = _json_field(bytes(body), "status")
+                    summary.statuses[status] = summary.statuses.get(status, 0) + 1
+        return list(summaries.values())
+
+    def complete_runs(self) -> set[str]:
+        query = select(records_table.c.run).where(records_table.c.kind == "checkpoint")
+        with self.engine.connect() as connection:
+            return {row[0] for row in connection.execute(query)}
+
+
+def _row(record: StoredRecord, run: str, scope: str, kind: str, time: str) -> dict[str, Any]:
+    assert record.body is not None
+    return {
+        "seq": record.seq, "run": run, "scope": scope, "kind": kind, "time": time,
+        "prev": record.header_fields()["prev"], "hash": record.hash,
+        "header": record.header, "body": record.body,
+    }
+
+
+def _json_field(body: bytes, name: str) -> str:
+    import json
+
+    return str(json.loads(body).get(name))
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def _redact(url: str) -> str:
+    """Hide the password in a database URL before it reaches a message."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest and ":" in rest.split("@", 1)[0]:
+        user = rest.split("@", 1)[0].split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{rest.split('@', 1)[1]}"
+    return url
+
 
 KeyLookup = Callable[[str], Ed25519PublicKey | None]
 
 
-def verify_chain(records: Iterator[StoredRecord], key_for: KeyLookup) -> tuple[int, str]:
-    """Verify a stream of records from seq 1: hashes, links, bodies and checkpoint signatures.
+def verify_chain(
+    records: Iterator[StoredRecord],
+    key_for: KeyLookup,
+    *,
+    start_seq: int = 1,
+    start_prev: str = GENESIS_PREV,
+    on_record: Callable[[StoredRecord, dict[str, Any]], None] | None = None,
+) -> tuple[int, str]:
+    """Verify a stream of records: hashes, links, bodies and checkpoint signatures.
 
+    The stream starts at `start_seq`, whose prev must be `start_prev`.
     `key_for` maps a checkpoint's key id to a trusted public key, or None when
     the key is not trusted. Records with a withheld body are checked through
     their headers only. Returns the last seq and hash; raises ChainError at
     the first record that does not verify.
     """
-    expected_seq, prev = 1, GENESIS_PREV
+    expected_seq, prev = start_seq, start_prev
     for record in records:
         header = check_record(record, expected_seq, prev)
         if header["kind"] == "checkpoint" and record.body is not None:
             _check_checkpoint(record, header, prev, key_for)
+        if on_record is not None:
+            on_record(record, header)
         prev = record.hash
         expected_seq += 1
     return expected_seq - 1, prev

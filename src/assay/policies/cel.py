@@ -27,6 +27,7 @@ _MACROS = {"all", "exists", "exists_one", "map", "filter"}
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
+  | (?P<comment>//[^\n]*)
   | (?P<string>[rR]?[bB]?[rR]?("\"\"\"(?:.|\n)*?\"\"\"|'''(?:.|\n)*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))
   | (?P<number>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?[uU]?|0[xX][0-9a-fA-F]+[uU]?)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
@@ -70,9 +71,11 @@ def _tokens(expression: str) -> list[_Token]:
     while position < len(expression):
         match = _TOKEN.match(expression, position)
         if match is None:
-            raise ExpressionError(f"unexpected character {expression[position]!r}", position)
+            raise ExpressionError(
+                f"invalid CEL: unexpected character {expression[position]!r}", position
+            )
         kind = match.lastgroup or ""
-        if kind != "space":
+        if kind not in ("space", "comment"):
             tokens.append(_Token(kind, match.group(), position))
         position = match.end()
     return tokens
@@ -92,17 +95,15 @@ def _string_value(token: _Token) -> str | None:
 def references(expression: str) -> list[Reference]:
     """Return every variable path `expression` reads, in order of appearance.
 
-    Variables bound by comprehension macros (`list.all(x, ...)`) are left out;
-    chains inside `has(...)` are marked as guarded.
+    A variable bound by a comprehension macro (`list.all(x, ...)`) is left out
+    inside that macro's parentheses only, so the same name used after the
+    macro is still a reference. Chains inside `has(...)` are marked as guarded.
     """
     tokens = _tokens(expression)
-    bound: set[str] = set()
-    for i in range(len(tokens) - 3):
-        if (tokens[i].text == "." and tokens[i + 1].text in _MACROS and tokens[i + 2].text == "("
-                and tokens[i + 3].kind == "ident"):
-            bound.add(tokens[i + 3].text)
     found: list[Reference] = []
     has_depth: list[int] = []
+    # (variable, parenthesis depth of the macro call that binds it)
+    macro_scopes: list[tuple[str, int]] = []
     depth = 0
     i = 0
     while i < len(tokens):
@@ -112,7 +113,12 @@ def references(expression: str) -> list[Reference]:
         elif token.text == ")":
             if has_depth and has_depth[-1] == depth:
                 has_depth.pop()
+            while macro_scopes and macro_scopes[-1][1] == depth:
+                macro_scopes.pop()
             depth -= 1
+        elif _opens_macro(tokens, i):
+            macro_scopes.append((tokens[i + 3].text, depth + 1))
+        bound = {name for name, _ in macro_scopes}
         if token.kind != "ident" or token.text in _RESERVED or token.text in bound:
             i += 1
             continue
@@ -141,6 +147,12 @@ def references(expression: str) -> list[Reference]:
         found.append(Reference(tuple(path), token.offset, guarded=bool(has_depth)))
         i = j
     return found
+
+
+def _opens_macro(tokens: list[_Token], i: int) -> bool:
+    """Tell whether tokens[i:] start `.all(x`, `.map(x` or another comprehension macro."""
+    return (i + 3 < len(tokens) and tokens[i].text == "." and tokens[i + 1].text in _MACROS
+            and tokens[i + 2].text == "(" and tokens[i + 3].kind == "ident")
 
 
 def _nesting(expression: str) -> int:
@@ -209,9 +221,12 @@ def lookup(facts: dict[str, Any], path: tuple[str, ...]) -> tuple[bool, Any, str
 
 def evaluate(compiled: CompiledExpression, variables: dict[str, Any]) -> Any:
     """Evaluate `compiled` over `variables`; raises ExpressionError on evaluation errors."""
+    # Besides KeyError, TypeError, ValueError and RuntimeError, the cel package
+    # (common-expression-language 0.10) raises ZeroDivisionError, OverflowError
+    # (int64 overflow) and IndexError (list index out of range).
     try:
         return compiled.program.execute(variables)
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+    except (ArithmeticError, LookupError, TypeError, ValueError, RuntimeError) as exc:
         detail = str(exc).split(". ", 1)[0]
         if isinstance(exc, KeyError):
             detail = f"no such key {exc.args[0]!r}"

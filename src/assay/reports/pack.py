@@ -44,7 +44,7 @@ Progress = Callable[[str, int, int], None]
 
 
 def record_line(record: StoredRecord, with_body: bool) -> bytes:
-    """One records.jsonl line: canonical JSON of {"body", "hash", "header"}.
+    """Format one records.jsonl line: canonical JSON of {"body", "hash", "header"}.
 
     The header and body are embedded as their stored canonical bytes, so the
     line is itself canonical JSON. A withheld body is written as null.

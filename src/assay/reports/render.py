@@ -62,7 +62,7 @@ def render_html(context: dict[str, Any]) -> str:
 @contextmanager
 def _source_date_epoch(instant: datetime) -> Iterator[None]:
     # WeasyPrint stamps font subsets and metadata with the current time unless
-    # SOURCE_DATE_EPOCH is set; pinning it to the run's instant keeps rebuilds
+    # SOURCE_DATE_EPOCH is set. Pinning it to the run's instant keeps rebuilds
     # of the same run byte-identical.
     previous = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = str(int(instant.timestamp()))

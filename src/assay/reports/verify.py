@@ -1,9 +1,10 @@
 """`assay verify`: check a pack against a signer the auditor pinned.
 
-Checks, in order: the pack's key is the pinned one, manifest.sig and
-SHA256SUMS.sig verify, every file's SHA-256 and size match, no file is
-unlisted, the records chain verifies with its checkpoint signed by the pinned
-key, and every artifact the run's evidence names is in the pack. The first
+The checks run in this order. The pack's key must be the pinned one, and
+manifest.sig and SHA256SUMS.sig must verify. Every file's SHA-256 and size
+must match, and no file may be unlisted. The records chain must verify with
+its checkpoint signed by the pinned key. Every artifact that the run's
+evidence names must be in the pack. The first
 failure raises VerificationError naming the file or record; a pinned key
 that cannot be read raises VerificationUnavailable.
 """
@@ -43,7 +44,7 @@ _FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 
 @dataclass
 class VerifyReport:
-    """What a successful verification checked."""
+    """The list of checks a successful verification passed."""
 
     key_id: str
     checks: list[str] = field(default_factory=list)

@@ -9,8 +9,8 @@ This pack was signed with the Ed25519 key whose fingerprint is
 
     {key_id}
 
-The key in `public-key.pem` only says who signed the pack, not whether to
-trust them. Obtain the signer's public key, or its fingerprint, from the
+The key in `public-key.pem` only identifies who signed the pack, not whether
+to trust them. Obtain the signer's public key, or its fingerprint, from the
 signer through another channel, and check it before anything else.
 
 ## With assay

@@ -34,6 +34,10 @@ class WorkspaceConfig(BaseModel):
     signing_key: str | None = Field(
         default=None, description="Ed25519 private key (PEM), relative to the workspace."
     )
+    trusted_keys: str = Field(
+        default="keys/trusted",
+        description="Folder of public keys (PEM) whose checkpoint signatures the ledger accepts.",
+    )
     reports: str = Field(default="reports", description="Folder that receives audit packs.")
     params: dict[str, Any] = Field(
         default_factory=dict, description="Shared thresholds, readable in assertions as `params`."

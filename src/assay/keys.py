@@ -57,14 +57,14 @@ class SigningKey:
         return self.private.sign(message)
 
 
-def generate(directory: Path) -> tuple[Path, Path]:
+def generate(directory: Path, *, private_name: str = PRIVATE_KEY_NAME) -> tuple[Path, Path]:
     """Write a new Ed25519 key pair into `directory`.
 
     The private key file is created with mode 0600 and never overwritten.
     Returns the private and public key paths.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    private_path = directory / PRIVATE_KEY_NAME
+    private_path = directory / private_name
     public_path = directory / PUBLIC_KEY_NAME
     for path in (private_path, public_path):
         if path.exists():
@@ -78,6 +78,45 @@ def generate(directory: Path) -> tuple[Path, Path]:
         handle.write(pem)
     public_path.write_bytes(public_pem(key.public_key()))
     return private_path, public_path
+
+
+def trusted_key_name(public_key: Ed25519PublicKey) -> str:
+    """File name for a trusted public key: its fingerprint made safe for file names."""
+    digest = fingerprint(public_key).removeprefix("SHA256:")
+    return digest.replace("/", "_").replace("+", "-") + ".pub.pem"
+
+
+def trust(public_key: Ed25519PublicKey, trusted_dir: Path) -> Path:
+    """Add `public_key` to the trusted keys folder; return its file."""
+    trusted_dir.mkdir(parents=True, exist_ok=True)
+    path = trusted_dir / trusted_key_name(public_key)
+    if not path.exists():
+        path.write_bytes(public_pem(public_key))
+    return path
+
+
+def rotate(private_path: Path, trusted_dir: Path) -> tuple[SigningKey, SigningKey, Path]:
+    """Replace the key at `private_path` with a new one; both public keys become trusted.
+
+    The old private key is kept beside it as `NAME.retired-<first 12 fingerprint
+    characters>` (mode 0600), so checkpoints it signed stay verifiable through
+    its trusted public key while it signs nothing new. Returns the old key,
+    the new key and the retired file.
+    """
+    old = load_signing_key_file(private_path)
+    trust(old.public, trusted_dir)
+    tag = old.key_id.removeprefix("SHA256:")[:12].replace("/", "_").replace("+", "-")
+    retired = private_path.with_name(f"{private_path.name}.retired-{tag}")
+    if retired.exists():
+        raise KeyFileError(f"{retired}: already exists; move it away before rotating again")
+    os.replace(private_path, retired)
+    public_path = private_path.with_name(PUBLIC_KEY_NAME)
+    if public_path.exists():
+        public_path.unlink()
+    new_private, _ = generate(private_path.parent, private_name=private_path.name)
+    new = load_signing_key_file(new_private)
+    trust(new.public, trusted_dir)
+    return old, new, retired
 
 
 def _parse_private(pem: bytes, origin: str) -> SigningKey:
@@ -99,6 +138,11 @@ def load_signing_key(path: Path | None) -> SigningKey:
     from_env = os.environ.get(SIGNING_KEY_ENV)
     if from_env:
         return _parse_private(from_env.encode(), SIGNING_KEY_ENV)
+    return load_signing_key_file(path)
+
+
+def load_signing_key_file(path: Path | None) -> SigningKey:
+    """Load a private key file, rejecting one readable by group or others."""
     if path is None:
         raise KeyFileError(
             "no signing key: set signing_key in assay.yaml, pass --key, or set "

@@ -59,15 +59,14 @@ def _validate(document: Document, model: type[BaseModel]) -> Any:
     except ValidationError as exc:
         for error in exc.errors():
             loc: Loc = tuple(error["loc"])
-            message = error_message(error)
-            if error["type"] == "extra_forbidden":
-                message = f"unknown field{_suggest_field(model, loc)}"
-            document.add(loc, message)
+            document.add(
+                loc, error_message(error, model), at_key=error["type"] == "extra_forbidden"
+            )
         return None
 
 
-def error_message(error: Any) -> str:
-    """Word a pydantic error for a YAML author."""
+def error_message(error: Any, model: type[BaseModel]) -> str:
+    """Word a pydantic error, raised while validating `model`, for a YAML author."""
     if error["type"] == "string_type" and isinstance(error.get("input"), (int, float, bool)):
         return (
             f"expected text, got {error['input']!r}; quote the value to keep it as written "
@@ -75,7 +74,26 @@ def error_message(error: Any) -> str:
         )
     if error["type"] == "missing":
         return "required field is missing"
+    if error["type"] == "extra_forbidden":
+        return f"unknown field{_suggest_field(model, tuple(error['loc']))}"
+    if error["type"] == "model_type":
+        return f"expected a mapping of fields, got {_yaml_kind(error.get('input'))}"
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        # The validator's own message, without pydantic's "Value error, " prefix.
+        return str(error["ctx"]["error"])
     return str(error["msg"])
+
+
+def _yaml_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "text" if isinstance(value, str) else type(value).__name__
 
 
 def _suggest_field(model: type[BaseModel], loc: Loc) -> str:
@@ -148,7 +166,11 @@ def _check_control(
         except ValidationError as exc:
             for error in exc.errors():
                 loc = ("evidence", index, "with", *error["loc"])
-                document.add(loc, error_message(error))
+                document.add(
+                    loc,
+                    error_message(error, collector.Params),
+                    at_key=error["type"] == "extra_forbidden",
+                )
     expressions: list[CompiledExpression] = []
     known = set(evidence_ids) | {"params"}
     for index, assertion in enumerate(control.assert_):

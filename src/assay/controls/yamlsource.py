@@ -11,6 +11,7 @@ file:line:col.
 
 from __future__ import annotations
 
+import codecs
 import re
 import types
 import typing
@@ -22,6 +23,12 @@ from typing import Any
 from pydantic import BaseModel
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    MappingEndEvent,
+    MappingStartEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 Loc = tuple[str | int, ...]
@@ -29,6 +36,12 @@ Loc = tuple[str | int, ...]
 # A document of more nodes than this (aliases counted at every use) is
 # rejected, which bounds alias expansion ("billion laughs").
 MAX_NODES = 100_000
+# Mappings and sequences nested deeper than this are rejected. The check runs
+# before composing, because the composer of ruamel.yaml 0.19 is recursive and
+# raises RecursionError near 900 levels, and again while converting, which
+# also stops an anchor that contains an alias to itself.
+# NOTE: 64 is a chosen bound. Control files nest about five levels.
+MAX_DEPTH = 64
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 _INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$|^0o[0-7]+$|^0x[0-9a-fA-F]+$")
@@ -56,6 +69,8 @@ class Document:
     display: str
     data: Any
     positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    # Position of the key of each mapping entry, under the entry's location.
+    key_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     def position(self, loc: Loc) -> tuple[int, int]:
@@ -70,8 +85,12 @@ class Document:
         prefix = f"{self.display}:{problem.line}:{problem.column}"
         return f"{prefix}: {problem.field}: {problem.message}" if problem.field else f"{prefix}: {problem.message}"
 
-    def add(self, loc: Loc, message: str) -> None:
-        line, column = self.position(loc)
+    def add(self, loc: Loc, message: str, *, at_key: bool = False) -> None:
+        """Record a problem at the value of `loc`, or at its key when `at_key` is set."""
+        if at_key and loc in self.key_positions:
+            line, column = self.key_positions[loc]
+        else:
+            line, column = self.position(loc)
         self.problems.append(Problem(line, column, dotted(loc), message))
 
 
@@ -97,7 +116,11 @@ class _Converter:
     def convert(self, node: Node, annotation: Any, loc: Loc) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _TooLarge(loc)
+            message = f"document expands to more than {MAX_NODES} nodes (aliases included)"
+            raise _TooLarge(loc, message)
+        if isinstance(node, (MappingNode, SequenceNode)) and len(loc) + 1 > MAX_DEPTH:
+            message = f"document nests deeper than {MAX_DEPTH} levels (aliases included)"
+            raise _TooLarge(loc, message)
         self.mark(node, loc)
         annotation = _unwrap_optional(node, annotation)
         if isinstance(node, MappingNode):
@@ -126,6 +149,7 @@ class _Converter:
                 )
                 continue
             first_line[key] = line
+            self.document.key_positions[loc + (key,)] = (line, key_node.start_mark.column + 1)
             field_type: Any = Any
             if model is not None:
                 field_type = _field_annotation(model, key)
@@ -150,8 +174,10 @@ class _Converter:
 
 
 class _TooLarge(Exception):
-    def __init__(self, loc: Loc) -> None:
+    def __init__(self, loc: Loc, message: str) -> None:
+        super().__init__(message)
         self.loc = loc
+        self.message = message
 
 
 def core_scalar(text: str) -> Any:
@@ -223,8 +249,9 @@ def _value_type(annotation: Any) -> Any:
 def load_document(path: Path, display: str, model: type[BaseModel] | None) -> Document:
     """Read one YAML file into a Document guided by `model`.
 
-    Syntax errors, duplicate keys, non-boolean booleans and oversized
-    documents become problems on the document rather than exceptions.
+    Syntax errors, invalid UTF-8, empty files, duplicate keys, non-boolean
+    booleans and oversized or too deeply nested documents become problems on
+    the document rather than exceptions.
     """
     document = Document(path=path, display=display, data=None)
     try:
@@ -237,16 +264,20 @@ def load_document(path: Path, display: str, model: type[BaseModel] | None) -> Do
             Problem(1, 1, "", f"file is {len(raw)} bytes, over the {MAX_FILE_BYTES}-byte limit")
         )
         return document
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        # Count the column in characters, as the YAML positions do.
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start : exc.start].decode("utf-8")) + 1
         document.problems.append(Problem(line, column, "", "invalid UTF-8; save the file as UTF-8"))
         return document
     yaml = YAML(typ="rt")
     try:
-        nodes = list(_compose_all(yaml, text))
+        too_deep = _first_too_deep(yaml, text)
+        nodes = [] if too_deep else list(_compose_all(yaml, text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -255,6 +286,15 @@ def load_document(path: Path, display: str, model: type[BaseModel] | None) -> Do
         return document
     except YAMLError as exc:
         document.problems.append(Problem(1, 1, "", f"invalid YAML: {exc}"))
+        return document
+    if too_deep:
+        line, column = too_deep
+        document.problems.append(
+            Problem(line, column, "", f"document nests deeper than {MAX_DEPTH} levels")
+        )
+        return document
+    if not nodes:
+        document.problems.append(Problem(1, 1, "", "file is empty"))
         return document
     if len(nodes) != 1:
         document.problems.append(
@@ -265,8 +305,24 @@ def load_document(path: Path, display: str, model: type[BaseModel] | None) -> Do
     try:
         document.data = converter.convert(nodes[0], model if model is not None else Any, ())
     except _TooLarge as exc:
-        document.add(exc.loc, f"document expands to more than {MAX_NODES} nodes (aliases included)")
+        document.add(exc.loc, exc.message)
     return document
+
+
+def _first_too_deep(yaml: YAML, text: str) -> tuple[int, int] | None:
+    """Return the 1-based line and column of the first collection nested past MAX_DEPTH.
+
+    The parser emits events without recursing, so this is safe on any input.
+    """
+    depth = 0
+    for event in yaml.parse(text):
+        if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return event.start_mark.line + 1, event.start_mark.column + 1
+        elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+            depth -= 1
+    return None
 
 
 def _compose_all(yaml: YAML, text: str) -> Iterator[Node]:

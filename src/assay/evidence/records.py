@@ -26,15 +26,68 @@ KINDS = frozenset(
 )
 
 
+MAX_SAFE_INTEGER = 2**53 - 1
+# Below this magnitude Python's float repr switches to exponent notation
+# while RFC 8785 (ECMAScript Number::toString) still writes plain decimals.
+_PLAIN_REPR_MIN = 1e-4
+_JSON = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+
+
+class _Fallback(Exception):
+    """The value needs the reference canonicaliser."""
+
+
+def _prepare(value: Any) -> Any:
+    # Rewrites a value so that the standard library's C encoder writes its
+    # RFC 8785 form: integral floats become ints, because ECMAScript writes
+    # 231.0 as 231. Anything the encoder would write differently, such as
+    # floats beyond 2**53 that ECMAScript pads with zeros, raises _Fallback.
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is int:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return value
+        raise _Fallback
+    if kind is float:
+        if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+            return int(value)
+        if _PLAIN_REPR_MIN <= abs(value) <= MAX_SAFE_INTEGER:
+            return value
+        raise _Fallback
+    if kind is dict:
+        prepared = {}
+        for key, item in value.items():
+            # Python sorts keys by code point and RFC 8785 by UTF-16 code
+            # unit; the two orders differ only for characters beyond U+FFFF.
+            if type(key) is not str or not key.isascii() and max(key) > "\uffff":
+                raise _Fallback
+            prepared[key] = _prepare(item)
+        return prepared
+    if kind is list or kind is tuple:
+        return [_prepare(item) for item in value]
+    raise _Fallback
+
+
 def canonical(value: Any) -> bytes:
     """Return the RFC 8785 canonical JSON bytes of `value`.
 
-    Raises ValueError for values outside the canonical domain (NaN,
-    infinities, integers beyond ±2**53).
+    Common shapes go through the standard library's C encoder after
+    `_prepare`; everything else (large or tiny floats, keys beyond the Basic
+    Multilingual Plane, other types) goes through the `rfc8785` package. A
+    property test checks both paths give identical bytes. Raises ValueError
+    for values outside the canonical domain (NaN, infinities, integers
+    beyond ±(2**53 - 1)).
     """
     try:
+        return _JSON.encode(_prepare(value)).encode("utf-8")
+    except (_Fallback, ValueError, UnicodeEncodeError):
+        pass
+    try:
         return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, TypeError) as exc:
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise ValueError(f"value cannot be canonicalised: {exc}") from exc
 
 

@@ -24,6 +24,10 @@ _RESERVED = {"true", "false", "null", "in", "as", "break", "const", "continue", 
              "function", "if", "import", "let", "loop", "package", "namespace", "return",
              "var", "void", "while"}
 _MACROS = {"all", "exists", "exists_one", "map", "filter"}
+# Type denotations, as in `type(x) == double`; a name of this set followed by
+# `.` or `[` is still read as a variable.
+_TYPE_NAMES = {"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type",
+               "type", "dyn"}
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
@@ -125,7 +129,11 @@ def references(expression: str) -> list[Reference]:
         if i > 0 and tokens[i - 1].text == ".":
             i += 1
             continue
-        if i + 1 < len(tokens) and tokens[i + 1].text == "(":
+        next_text = tokens[i + 1].text if i + 1 < len(tokens) else ""
+        if token.text in _TYPE_NAMES and next_text not in (".", "[", "("):
+            i += 1
+            continue
+        if next_text == "(":
             if token.text == "has":
                 has_depth.append(depth + 1)
             i += 1

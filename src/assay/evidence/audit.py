@@ -1,0 +1,169 @@
+"""Verify a whole ledger, and export checkpoints for someone outside the team to keep.
+
+`verify_ledger` streams the chain once: it recomputes every hash, checks
+every checkpoint signature against the trusted keys, checks every blob that
+an evidence record names (a blob purged on purpose leaves a `tombstone`
+record and is reported as purged, not altered), and, given a checkpoint
+exported earlier, proves the ledger still extends it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from assay.errors import VerificationError, VerificationUnavailable
+from assay.evidence.blobs import BlobStore
+from assay.evidence.ledger import Ledger, verify_chain
+from assay.evidence.records import GENESIS_PREV, ChainError, StoredRecord
+from assay.keys import fingerprint, load_public_key
+
+CHECKPOINT_FORMAT = "assay-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class LedgerReport:
+    """Counts from a successful ledger verification."""
+
+    first_seq: int = 1
+    last_seq: int = 0
+    head: str = GENESIS_PREV
+    records: int = 0
+    checkpoints: int = 0
+    runs: set[str] = field(default_factory=set)
+    complete_runs: set[str] = field(default_factory=set)
+    blobs_checked: int = 0
+    blobs_purged: list[str] = field(default_factory=list)
+    extends_checkpoint: int | None = None
+
+    @property
+    def incomplete_runs(self) -> set[str]:
+        return self.runs - self.complete_runs
+
+
+def load_trusted_keys(paths: list[Path]) -> dict[str, Ed25519PublicKey]:
+    """Load public keys (PEM) keyed by fingerprint; an unreadable key stops verification."""
+    trusted: dict[str, Ed25519PublicKey] = {}
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise VerificationUnavailable(f"{path}: cannot read trusted key: {exc.strerror}") from exc
+        key = load_public_key(data, str(path))
+        trusted[fingerprint(key)] = key
+    return trusted
+
+
+def verify_ledger(
+    ledger: Ledger,
+    blobs: BlobStore,
+    trusted: dict[str, Ed25519PublicKey],
+    *,
+    from_seq: int = 1,
+    checkpoint_file: Path | None = None,
+) -> LedgerReport:
+    """Verify `ledger` from `from_seq` on; raise VerificationError at the first fault."""
+    exported = _read_exported(checkpoint_file) if checkpoint_file is not None else None
+    report = LedgerReport(first_seq=from_seq)
+    start_prev = GENESIS_PREV
+    if from_seq > 1:
+        before = ledger.record_at(from_seq - 1)
+        if before is None:
+            raise VerificationError(f"ledger has no record at seq {from_seq - 1}; cannot start at {from_seq}")
+        start_prev = before.hash
+    referenced: dict[str, tuple[int, str]] = {}
+    purged: set[str] = set()
+
+    def visit(record: StoredRecord, header: dict[str, Any]) -> None:
+        report.records += 1
+        report.runs.add(header["run"])
+        kind = header["kind"]
+        if kind == "checkpoint":
+            report.checkpoints += 1
+            report.complete_runs.add(header["run"])
+        elif kind == "evidence":
+            for artifact in (record.body_fields() or {}).get("artifacts", []):
+                referenced.setdefault(artifact["sha256"], (record.seq, header["run"]))
+        elif kind == "tombstone":
+            purged.add(str((record.body_fields() or {}).get("sha256")))
+        if exported is not None and record.seq == exported["seq"]:
+            if record.hash != exported["hash"]:
+                raise ChainError(
+                    record.seq,
+                    "differs from the exported checkpoint: the history was rewritten since it was taken",
+                )
+            report.extends_checkpoint = record.seq
+
+    try:
+        last_seq, head = verify_chain(
+            ledger.records(from_seq), lambda key_id: trusted.get(key_id),
+            start_seq=from_seq, start_prev=start_prev, on_record=visit,
+        )
+    except ChainError as exc:
+        run = _run_of(ledger, exc.seq)
+        raise VerificationError(f"ledger record seq {exc.seq}{run}: {exc.what}") from exc
+    report.last_seq, report.head = last_seq, head
+    if exported is not None and report.extends_checkpoint is None:
+        raise VerificationError(
+            f"the ledger ends at seq {last_seq} and does not contain the exported checkpoint "
+            f"at seq {exported['seq']}: it does not extend that checkpoint"
+        )
+    for digest, (seq, run) in sorted(referenced.items(), key=lambda item: item[1][0]):
+        if digest in purged:
+            report.blobs_purged.append(digest)
+            continue
+        problem = blobs.check(digest)
+        if problem is not None:
+            raise VerificationError(f"blob {digest} named by record seq {seq} (run {run}): {problem}")
+        report.blobs_checked += 1
+    return report
+
+
+def _run_of(ledger: Ledger, seq: int) -> str:
+    record = ledger.record_at(seq)
+    if record is None:
+        return ""
+    try:
+        return f" (run {json.loads(record.header)['run']})"
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
+def export_checkpoint(ledger: Ledger, workspace_name: str) -> dict[str, Any]:
+    """Return the latest checkpoint record as a document to hand to an auditor."""
+    checkpoints = ledger.records_of_kind("checkpoint")
+    if not checkpoints:
+        raise VerificationUnavailable("the ledger has no checkpoint yet; run `assay run` first")
+    record = checkpoints[-1]
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_VERSION,
+        "workspace": workspace_name,
+        "seq": record.seq,
+        "hash": record.hash,
+        "header": json.loads(record.header),
+        "body": record.body_fields(),
+    }
+
+
+def _read_exported(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise VerificationUnavailable(f"{path}: cannot read checkpoint: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise VerificationUnavailable(f"{path}: not a JSON checkpoint file ({exc})") from exc
+    if not isinstance(document, dict) or document.get("format") != CHECKPOINT_FORMAT:
+        raise VerificationUnavailable(f"{path}: not an assay checkpoint file")
+    if document.get("format_version") != CHECKPOINT_VERSION:
+        raise VerificationUnavailable(
+            f"{path}: checkpoint format version {document.get('format_version')!r} is not supported"
+        )
+    if not isinstance(document.get("seq"), int) or not isinstance(document.get("hash"), str):
+        raise VerificationUnavailable(f"{path}: checkpoint has no seq and hash")
+    return document

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from assay.errors import AssayError, UsageError
@@ -87,18 +88,21 @@ def run(
     except AssayError as exc:
         _fail(exc)
     _print_results(outcome)
-    out.print(f"pack: {pack}")
+    out.print(f"pack: {pack}", markup=False, soft_wrap=True)
 
 
 def _progress():  # type: ignore[no-untyped-def]
     def report(message: str, done: int, total: int) -> None:
-        err.print(f"[{done}/{total}] {message}", markup=False)
+        err.print(f"[{done}/{total}] {message}", markup=False, soft_wrap=True)
 
     return report
 
 
 def _print_results(outcome) -> None:  # type: ignore[no-untyped-def]
-    table = Table(title=f"Controls ({outcome.workspace.config.name}, scope {outcome.scope})")
+    # Text from workspace files is escaped, because rich reads [word] as a
+    # style tag and raises MarkupError on an unmatched [/word].
+    name = escape(outcome.workspace.config.name)
+    table = Table(title=f"Controls ({name}, scope {outcome.scope})")
     table.add_column("Control")
     table.add_column("Title")
     table.add_column("Criteria")
@@ -106,10 +110,11 @@ def _print_results(outcome) -> None:  # type: ignore[no-untyped-def]
     table.add_column("Reason")
     for result in outcome.results:
         status = result.status.value
-        reason = result.reasons[0] if result.reasons else ""
+        reason = escape(result.reasons[0]) if result.reasons else ""
         table.add_row(
-            result.control_id, result.loaded.control.title, ", ".join(result.loaded.control.criteria),
-            f"[{STATUS_STYLE[status]}]{status}[/]", reason,
+            result.control_id, escape(result.loaded.control.title),
+            ", ".join(result.loaded.control.criteria), f"[{STATUS_STYLE[status]}]{status}[/]",
+            reason,
         )
     out.print(table)
     ready = Table(title="Readiness by Trust Services category")
@@ -155,8 +160,8 @@ def verify(
         err.print(f"FAILED: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     for check in report.checks:
-        out.print(f"ok: {check}", markup=False)
-    out.print(f"verified: {pack}", markup=False)
+        out.print(f"ok: {check}", markup=False, soft_wrap=True)
+    out.print(f"verified: {pack}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -168,7 +173,7 @@ def lint(workspace: WorkspaceArg = Path(".")) -> None:
         loaded = load_workspace(workspace)
     except AssayError as exc:
         _fail(exc)
-    out.print(f"{len(loaded.controls)} controls OK in {loaded.root}", markup=False)
+    out.print(f"{len(loaded.controls)} controls OK in {loaded.root}", markup=False, soft_wrap=True)
 
 
 @keys_app.command("generate")
@@ -182,12 +187,15 @@ def keys_generate(
 
     try:
         private_path, public_path = keys.generate(out_dir)
-        public = keys.load_signing_key(private_path).public
+        # The file, not load_signing_key, which would prefer ASSAY_SIGNING_KEY.
+        public = keys.load_signing_key_file(private_path).public
     except AssayError as exc:
         _fail(exc)
-    out.print(f"private key: {private_path} (mode 0600, keep it secret)", markup=False)
-    out.print(f"public key:  {public_path}", markup=False)
-    out.print(f"fingerprint: {keys.fingerprint(public)}", markup=False)
+    out.print(
+        f"private key: {private_path} (mode 0600, keep it secret)", markup=False, soft_wrap=True
+    )
+    out.print(f"public key:  {public_path}", markup=False, soft_wrap=True)
+    out.print(f"fingerprint: {keys.fingerprint(public)}", markup=False, soft_wrap=True)
 
 
 def main() -> None:

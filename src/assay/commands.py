@@ -23,8 +23,13 @@ def run_command(
     scope_option: str | None,
     key_option: Path | None,
     progress: Progress | None = None,
-) -> tuple[RunOutcome, Path]:
-    """Load the workspace, run every control, record the run and write its pack."""
+    *,
+    pack: bool = True,
+) -> tuple[RunOutcome, Path | None]:
+    """Load the workspace, run every control, record the run and write its pack.
+
+    With `pack` false the run is recorded and no pack is written.
+    """
     workspace = load_workspace(workspace_dir)
     config = workspace.config
     key_path = key_option
@@ -37,10 +42,10 @@ def run_command(
             workspace, ledger=ledger, blobs=BlobStore(workspace.root / BLOBS_DIR), key=key,
             now=now, scope=scope_option or config.scope, progress=progress,
         )
-        pack = build_run_pack(outcome, ledger, key, progress)
+        pack_path = build_run_pack(outcome, ledger, key, progress) if pack else None
     finally:
         ledger.close()
-    return outcome, pack
+    return outcome, pack_path
 
 
 def verify_command(pack: Path, key_path: Path | None, fingerprint: str | None) -> VerifyReport:

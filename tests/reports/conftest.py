@@ -16,7 +16,7 @@ def demo_pack(
     make_workspace: Callable[[Path], Path],
     run_assay: Callable[..., tuple[Result, Path]],
 ) -> Path:
-    """Return the pack of one run of the example workspace; tests must not change it."""
+    """Return the pack of one run of the example workspace. Tests must not change it."""
     workspace = make_workspace(tmp_path_factory.mktemp("demo"))
     _result, pack = run_assay(workspace)
     return pack

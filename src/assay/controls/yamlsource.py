@@ -37,14 +37,14 @@ Loc = tuple[str | int, ...]
 # rejected, which bounds alias expansion ("billion laughs").
 MAX_NODES = 100_000
 # Mappings and sequences nested deeper than this are rejected. The check runs
-# before composing, because the composer of ruamel.yaml 0.19 is recursive and
-# raises RecursionError near 900 levels, and again while converting, which
+# before composing, because the ruamel.yaml 0.19 composer is recursive and
+# raises RecursionError near 900 levels. It runs again while converting, which
 # also stops an anchor that contains an alias to itself.
 # NOTE: 64 is a chosen bound. Control files nest about five levels.
 MAX_DEPTH = 64
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
-_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$|^0o[0-7]+$|^0x[0-9a-fA-F]+$")
+_INT = re.compile(r"^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _NULL = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
@@ -181,7 +181,10 @@ class _TooLarge(Exception):
 
 
 def core_scalar(text: str) -> Any:
-    """Resolve a plain scalar by the YAML 1.2 core schema."""
+    """Resolve a plain scalar by the YAML 1.2 core schema.
+
+    NOTE: `.inf` and `.nan` stay text, although the core schema reads them as floats.
+    """
     if text in _NULL:
         return None
     if text in _TRUE:

@@ -24,7 +24,7 @@ _RESERVED = {"true", "false", "null", "in", "as", "break", "const", "continue", 
              "function", "if", "import", "let", "loop", "package", "namespace", "return",
              "var", "void", "while"}
 _MACROS = {"all", "exists", "exists_one", "map", "filter"}
-# Type denotations, as in `type(x) == double`; a name of this set followed by
+# Type denotations, as in `type(x) == double`. A name of this set followed by
 # `.` or `[` is still read as a variable.
 _TYPE_NAMES = {"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type",
                "type", "dyn"}

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterator
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,9 @@ def _markdown_cell(value: Any) -> str:
 def _environment(autoescape: bool) -> Environment:
     env = Environment(
         loader=PackageLoader("assay.reports", "templates"),
-        autoescape=select_autoescape(["html"]) if autoescape else False,
+        # A plain boolean, because select_autoescape(["html"]) does not match
+        # report.html.j2 (the name ends in .j2).
+        autoescape=autoescape,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )

@@ -3,9 +3,10 @@
 The checks run in this order. The pack's key must be the pinned one, and
 manifest.sig and SHA256SUMS.sig must verify. Every file's SHA-256 and size
 must match, and no file may be unlisted. The records chain must verify with
-its checkpoint signed by the pinned key. Every artifact that the run's
-evidence names must be in the pack. The first
-failure raises VerificationError naming the file or record; a pinned key
+its checkpoint signed by the pinned key. The last record must be the
+checkpoint of the manifest's run, and no record of that run may have its body
+withheld. Every artifact that the run's evidence names must be in the pack.
+The first failure raises VerificationError naming the file or record; a pinned key
 that cannot be read raises VerificationUnavailable.
 """
 
@@ -176,14 +177,21 @@ def _check_records(
     key_id = fingerprint(signer)
     run = manifest.get("run")
     run_bodies: list[dict[str, Any]] = []
-    last_kind = None
+    last_header: dict[str, Any] = {}
 
     def stream() -> Iterator[StoredRecord]:
-        nonlocal last_kind
+        nonlocal last_header
         for record, _number in _records(pack):
             header = record.header_fields()
-            last_kind = header.get("kind")
-            if header.get("run") == run and record.body is not None:
+            last_header = header
+            if header.get("run") == run:
+                # A withheld body keeps every record hash, so the chain alone
+                # would not reveal a hidden record of the run.
+                if record.body is None:
+                    raise VerificationError(
+                        f"{RECORDS}: record seq {record.seq}: the body of a record of this run "
+                        "is withheld"
+                    )
                 run_bodies.append({"kind": header.get("kind"), **(record.body_fields() or {})})
             yield record
 
@@ -194,7 +202,7 @@ def _check_records(
     expected = manifest.get("ledger_head", {})
     if head_seq != expected.get("seq") or head_hash != expected.get("hash"):
         raise VerificationError(f"{RECORDS}: chain ends at seq {head_seq}, not at the manifest's ledger head")
-    if last_kind != "checkpoint":
+    if last_header.get("kind") != "checkpoint" or last_header.get("run") != run:
         raise VerificationError(f"{RECORDS}: the last record is not the run's checkpoint")
     return head_seq, head_hash, run_bodies
 

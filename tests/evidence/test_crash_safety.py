@@ -1,0 +1,82 @@
+"""SIGKILL at named fault points: the ledger still verifies, the killed run is
+incomplete (or absent, when no record of it was committed), and the next run
+completes."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assay import keys
+from assay.evidence.audit import verify_ledger
+from assay.evidence.blobs import BlobStore
+from assay.evidence.ledger import Ledger
+from support.workspace import small_workspace
+
+WORKER = Path(__file__).resolve().parents[1] / "support" / "run_worker.py"
+
+# Fault point -> state of the killed run: "absent" when it died before its
+# first commit, "incomplete" when records but no checkpoint were committed,
+# "complete" when the checkpoint was committed before the kill.
+RUN_FAULTS = {
+    "ledger.before_insert": "absent",
+    "ledger.during_insert": "absent",
+    "ledger.before_commit": "absent",
+    "ledger.after_commit": "incomplete",
+    "run.after_run_record": "incomplete",
+    "blob.before_write": "incomplete",
+    "blob.during_write": "incomplete",
+    "blob.before_fsync": "incomplete",
+    "blob.before_rename": "incomplete",
+    "blob.after_rename": "incomplete",
+    "run.after_collect": "incomplete",
+    "run.after_control": "incomplete",
+    "checkpoint.before_sign": "incomplete",
+    "checkpoint.after_sign": "incomplete",
+    "run.after_checkpoint": "complete",
+}
+
+
+def _run(workspace: Path, fault: str | None) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(WORKER.parents[1])}
+    env.pop("ASSAY_FAULT", None)
+    if fault is not None:
+        env["ASSAY_FAULT"] = fault
+    return subprocess.run([sys.executable, str(WORKER), str(workspace), "1"], env=env,
+                          capture_output=True, timeout=120, check=False)
+
+
+def _verify(workspace: Path):
+    ledger = Ledger(f"sqlite:///{workspace / 'evidence' / 'ledger.db'}")
+    key = keys.load_signing_key(workspace / ".assay" / "signing-key.pem")
+    try:
+        report = verify_ledger(ledger, BlobStore(workspace / "evidence" / "blobs"), {key.key_id: key.public})
+        runs = ledger.runs()
+    finally:
+        ledger.close()
+    return report, runs
+
+
+@pytest.mark.parametrize(("fault", "expected"), sorted(RUN_FAULTS.items()))
+def test_kill_at_fault_point_leaves_verifiable_ledger(tmp_path, fault, expected):
+    workspace = small_workspace(tmp_path / "ws")
+    assert _run(workspace, None).returncode == 0
+
+    killed = _run(workspace, fault)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+
+    _report, runs = _verify(workspace)
+    if expected == "absent":
+        assert len(runs) == 1
+    else:
+        assert len(runs) == 2
+        assert runs[1].complete is (expected == "complete")
+
+    assert _run(workspace, None).returncode == 0
+    report, runs = _verify(workspace)
+    assert runs[-1].complete
+    assert report.complete_runs == {run.run for run in runs if run.complete}
+    assert len(report.complete_runs) == 3 if expected == "complete" else 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -67,3 +67,12 @@ def run_assay(runner: CliRunner) -> Callable[..., tuple[Result, Path]]:
         return result, Path(latest.read_text(encoding="utf-8").strip())
 
     return run
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a real PostgreSQL server started for this test session on 127.0.0.1."""
+    from support.pgserver import postgres_server
+
+    with postgres_server() as (url, _data):
+        yield url

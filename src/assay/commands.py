@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
-from assay.config import BLOBS_DIR, ledger_url
-from assay.controls.loader import load_workspace
+from assay.config import BLOBS_DIR, WorkspaceConfig, ledger_url
+from assay.controls.loader import load_config, load_workspace
 from assay.engine.run import Progress, RunOutcome, run_workspace
-from assay.errors import VerificationUnavailable
+from assay.errors import KeyFileError, VerificationUnavailable
+from assay.evidence.audit import LedgerReport, export_checkpoint, load_trusted_keys, verify_ledger
 from assay.evidence.blobs import BlobStore
-from assay.evidence.ledger import Ledger
-from assay.keys import load_public_key, load_signing_key
+from assay.evidence.ledger import Ledger, RunSummary
+from assay.evidence.purge import purge_blob
+from assay.evidence.records import StoredRecord
+from assay.keys import SigningKey, load_public_key, load_signing_key, rotate, trust, trusted_key_name
 from assay.reports.pack import build_run_pack
 from assay.reports.verify import VerifyReport, verify_pack
 
@@ -36,6 +40,17 @@ def run_command(
     if key_path is None and config.signing_key is not None:
         key_path = workspace.root / config.signing_key
     key = load_signing_key(key_path)
+    trusted_dir = workspace.root / config.trusted_keys
+    if not (trusted_dir.is_dir() and any(trusted_dir.glob("*.pem"))):
+        # Trust on first use: the first signing key becomes the workspace's
+        # trusted key, so `assay ledger verify` has a list to check against.
+        trust(key.public, trusted_dir)
+    elif not (trusted_dir / trusted_key_name(key.public)).is_file():
+        raise KeyFileError(
+            f"signing key {key.key_id} is not among the trusted keys in {trusted_dir}, so its "
+            "checkpoints would not verify; add its public key there (`assay keys rotate` does "
+            "this when it replaces a key)"
+        )
     ledger = Ledger(ledger_url(workspace.root, config, ledger_option))
     try:
         outcome = run_workspace(
@@ -58,3 +73,93 @@ def verify_command(pack: Path, key_path: Path | None, fingerprint: str | None) -
             raise VerificationUnavailable(f"{key_path}: cannot read the key: {exc.strerror}") from exc
         pinned = load_public_key(data, str(key_path))
     return verify_pack(pack, pinned_key=pinned, pinned_fingerprint=fingerprint)
+
+
+def _open_ledger(workspace_dir: Path, ledger_option: str | None) -> tuple[WorkspaceConfig, Path, Ledger]:
+    root = workspace_dir.resolve()
+    config = load_config(root)
+    return config, root, Ledger(ledger_url(root, config, ledger_option))
+
+
+def trusted_keys(root: Path, config: WorkspaceConfig, trusted_option: Path | None) -> tuple[dict, str]:
+    """Return the trusted public keys by fingerprint, and where they came from.
+
+    The keys are the *.pem files of --trusted-keys or of the workspace's
+    trusted_keys folder. When that folder holds none, the public half of the
+    workspace signing key is trusted instead, and the description says so.
+    """
+    folder = trusted_option or root / config.trusted_keys
+    files = sorted(folder.glob("*.pem")) if folder.is_dir() else []
+    if files:
+        return load_trusted_keys(files), f"{len(files)} trusted keys in {folder}"
+    if trusted_option is not None:
+        raise VerificationUnavailable(f"{folder}: no trusted public keys (*.pem) found")
+    key_path = root / config.signing_key if config.signing_key else None
+    key = load_signing_key(key_path)
+    return {key.key_id: key.public}, f"no keys in {folder}; trusting the signing key {key.key_id}"
+
+
+def ledger_verify_command(
+    workspace_dir: Path,
+    ledger_option: str | None,
+    from_seq: int,
+    checkpoint_file: Path | None,
+    trusted_option: Path | None,
+) -> tuple[LedgerReport, str]:
+    """Verify the workspace's ledger and blobs; return the report and the trust source."""
+    config, root, ledger = _open_ledger(workspace_dir, ledger_option)
+    try:
+        trusted, source = trusted_keys(root, config, trusted_option)
+        report = verify_ledger(
+            ledger, BlobStore(root / BLOBS_DIR), trusted, from_seq=from_seq,
+            checkpoint_file=checkpoint_file,
+        )
+    finally:
+        ledger.close()
+    return report, source
+
+
+def ledger_checkpoint_command(workspace_dir: Path, ledger_option: str | None, out: Path) -> dict:
+    """Write the ledger's latest checkpoint to `out` for someone outside the team to keep."""
+    config, _root, ledger = _open_ledger(workspace_dir, ledger_option)
+    try:
+        document = export_checkpoint(ledger, config.name)
+    finally:
+        ledger.close()
+    out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return document
+
+
+def ledger_log_command(workspace_dir: Path, ledger_option: str | None) -> list[RunSummary]:
+    """List the ledger's runs: time, scope, counts by status, complete or not."""
+    _config, _root, ledger = _open_ledger(workspace_dir, ledger_option)
+    try:
+        return ledger.runs()
+    finally:
+        ledger.close()
+
+
+def keys_rotate_command(workspace_dir: Path) -> tuple[SigningKey, SigningKey, Path, Path]:
+    """Rotate the workspace's signing key; both public keys join the trusted keys."""
+    root = workspace_dir.resolve()
+    config = load_config(root)
+    if config.signing_key is None:
+        raise KeyFileError("assay.yaml sets no signing_key; there is no key file to rotate")
+    trusted_dir = root / config.trusted_keys
+    old, new, retired = rotate(root / config.signing_key, trusted_dir)
+    return old, new, retired, trusted_dir
+
+
+def ledger_purge_command(
+    workspace_dir: Path, ledger_option: str | None, digest: str, reason: str, now: datetime
+) -> StoredRecord:
+    """Delete a blob and record a tombstone for it, signed by the workspace key."""
+    config, root, ledger = _open_ledger(workspace_dir, ledger_option)
+    try:
+        key = load_signing_key(root / config.signing_key if config.signing_key else None)
+        return purge_blob(
+            ledger, BlobStore(root / BLOBS_DIR), digest, reason=reason, key=key, now=now,
+            scope=config.scope,
+        )
+    finally:
+        ledger.close()

@@ -80,3 +80,47 @@ def test_kill_at_fault_point_leaves_verifiable_ledger(tmp_path, fault, expected)
     assert runs[-1].complete
     assert report.complete_runs == {run.run for run in runs if run.complete}
     assert len(report.complete_runs) == 3 if expected == "complete" else 2
+
+
+PACK_FAULTS = ["pack.before_write", "pack.after_reports", "pack.before_seal", "pack.before_rename",
+               "pack.after_rename"]
+
+
+def _assay_run(workspace: Path, fault: str | None) -> subprocess.CompletedProcess[bytes]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ASSAY_")}
+    if fault is not None:
+        env["ASSAY_FAULT"] = fault
+    return subprocess.run(
+        [sys.executable, "-m", "assay", "run", str(workspace), "--now", "2026-12-04T20:15:00Z"],
+        env=env, capture_output=True, timeout=300, check=False,
+    )
+
+
+def _complete_packs(workspace: Path) -> list[Path]:
+    return sorted(p for p in (workspace / "reports").iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+@pytest.mark.parametrize("fault", PACK_FAULTS)
+def test_kill_while_packing_leaves_no_pack_looking_complete(tmp_path, fault):
+    workspace = small_workspace(tmp_path / "ws")
+
+    killed = _assay_run(workspace, fault)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+
+    _report, runs = _verify(workspace)
+    assert [run.complete for run in runs] == [True]
+    packs = _complete_packs(workspace) if (workspace / "reports").exists() else []
+    if fault == "pack.after_rename":
+        assert len(packs) == 1
+    else:
+        assert packs == []
+
+    done = _assay_run(workspace, None)
+    assert done.returncode == 0, done.stderr.decode()
+    latest = Path((workspace / "reports" / "LATEST").read_text(encoding="utf-8").strip())
+    public = workspace / ".assay" / "signing-key.pub.pem"
+    verified = subprocess.run(
+        [sys.executable, "-m", "assay", "verify", str(latest), "--key", str(public)],
+        capture_output=True, timeout=120, check=False,
+    )
+    assert verified.returncode == 0, verified.stderr.decode()

@@ -5,13 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from assay import keys
 from assay.evidence.audit import verify_ledger
 from assay.evidence.blobs import BlobStore
 from assay.evidence.ledger import Ledger
-from support.pgserver import create_database, postgres_server
+from support.pgserver import create_database
 from support.workspace import small_workspace
 
 WORKER = Path(__file__).resolve().parents[1] / "support" / "run_worker.py"
@@ -58,14 +56,8 @@ def test_four_sqlite_writers_one_chain(tmp_path):
     _check_single_chain(url, workspaces, 180)
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    with postgres_server() as (url, _data):
-        yield url
-
-
-def test_eight_postgres_writers_one_chain(tmp_path, postgres):
-    url = create_database(postgres, "concurrency")
+def test_eight_postgres_writers_one_chain(tmp_path, postgres_url):
+    url = create_database(postgres_url, "concurrency")
     workspaces = [small_workspace(tmp_path / f"ws{i}") for i in range(8)]
     _run_workers(workspaces, 40, url)
     _check_single_chain(url, workspaces, 320)

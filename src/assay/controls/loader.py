@@ -105,16 +105,27 @@ def _suggest_field(model: type[BaseModel], loc: Loc) -> str:
     return ""
 
 
-def load_workspace(root: Path) -> Workspace:
-    """Load and check a workspace; raise WorkspaceErrors listing every problem found."""
-    root = root.resolve()
+def _load_config(root: Path) -> tuple[WorkspaceConfig | None, list[str]]:
     config_path = root / CONFIG_FILE
     if not config_path.is_file():
         raise ConfigError(f"{config_path}: not found; is {root} an assay workspace?")
-    problems: list[str] = []
     config_doc = load_document(config_path, CONFIG_FILE, WorkspaceConfig)
     config = _validate(config_doc, WorkspaceConfig)
-    problems.extend(config_doc.format(p) for p in config_doc.problems)
+    return config, [config_doc.format(p) for p in config_doc.problems]
+
+
+def load_config(root: Path) -> WorkspaceConfig:
+    """Load only assay.yaml, for commands that need no controls (the ledger commands)."""
+    config, problems = _load_config(root.resolve())
+    if problems or config is None:
+        raise WorkspaceErrors(problems)
+    return config
+
+
+def load_workspace(root: Path) -> Workspace:
+    """Load and check a workspace; raise WorkspaceErrors listing every problem found."""
+    root = root.resolve()
+    config, problems = _load_config(root)
 
     loaded: list[LoadedControl] = []
     seen: dict[str, str] = {}

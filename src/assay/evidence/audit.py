@@ -99,14 +99,18 @@ def verify_ledger(
                 )
             report.extends_checkpoint = record.seq
 
+    stream = ledger.records(from_seq)
     try:
         last_seq, head = verify_chain(
-            ledger.records(from_seq), lambda key_id: trusted.get(key_id),
+            stream, lambda key_id: trusted.get(key_id),
             start_seq=from_seq, start_prev=start_prev, on_record=visit,
         )
     except ChainError as exc:
+        stream.close()
         run = _run_of(ledger, exc.seq)
         raise VerificationError(f"ledger record seq {exc.seq}{run}: {exc.what}") from exc
+    finally:
+        stream.close()
     report.last_seq, report.head = last_seq, head
     if exported is not None and report.extends_checkpoint is None:
         raise VerificationError(

@@ -266,13 +266,19 @@ class Ledger:
         try:
             with self.engine.connect() as connection:
                 result = connection.execution_options(stream_results=True, yield_per=2000).execute(query)
-                for row in result:
-                    yield StoredRecord(seq=row[0], header=bytes(row[1]), body=bytes(row[2]), hash=row[3])
+                try:
+                    for row in result:
+                        yield StoredRecord(seq=row[0], header=bytes(row[1]), body=bytes(row[2]), hash=row[3])
+                finally:
+                    # A consumer that stops early (a verification failure)
+                    # must not leave PostgreSQL's server-side cursor open.
+                    result.close()
         except SQLAlchemyError as exc:
             raise LedgerError(f"cannot read ledger {_redact(self.url)}: {_first_line(exc)}") from exc
 
     def record_at(self, seq: int) -> StoredRecord | None:
-        return next(self.records(seq, seq), None)
+        found = self._fetch(self._select().where(records_table.c.seq == seq))
+        return found[0] if found else None
 
     def run_records(self, run: str) -> list[StoredRecord]:
         return self._fetch(self._select().where(records_table.c.run == run))

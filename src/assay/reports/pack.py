@@ -24,6 +24,7 @@ from assay.engine.run import RunOutcome
 from assay.errors import AssayError
 from assay.evidence.ledger import Ledger
 from assay.evidence.records import StoredRecord
+from assay.faults import fault_point
 from assay.keys import SigningKey, public_pem
 from assay.reports import render
 from assay.reports.verify_doc import verify_markdown
@@ -74,9 +75,13 @@ def build_run_pack(
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     try:
+        fault_point("pack.before_write")
         _write_contents(partial, outcome, ledger, key, progress)
+        fault_point("pack.before_seal")
         _seal(partial, outcome, key)
+        fault_point("pack.before_rename")
         os.replace(partial, final)
+        fault_point("pack.after_rename")
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -112,6 +117,7 @@ def _write_contents(
     pdf, _warnings = render.render_pdf(html, outcome.now)
     (folder / "report.pdf").write_bytes(pdf)
     (folder / "VERIFY.md").write_text(verify_markdown(key.key_id), encoding="utf-8")
+    fault_point("pack.after_reports")
     if progress:
         progress("signing", 4, steps)
 

@@ -1,0 +1,33 @@
+"""The `assay` command line: parses arguments, calls the library, prints results.
+
+Each command group lives in its own module; this one assembles the app.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+
+from assay.cli import keys, ledger, run, verify
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="assay: compliance evidence and policy-as-code. Collect evidence from real tool "
+    "outputs, judge controls with CEL, and build signed audit packs.",
+)
+app.command()(run.run)
+app.command()(verify.verify)
+app.command()(run.lint)
+app.add_typer(keys.keys_app, name="keys")
+app.add_typer(ledger.ledger_app, name="ledger")
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("ASSAY_LOG", "WARNING").upper(),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    app()

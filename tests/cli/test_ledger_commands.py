@@ -1,0 +1,208 @@
+"""`assay ledger verify|checkpoint|log|purge` and `assay keys rotate` on real ledgers."""
+
+import json
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assay import keys
+from assay.cli import app
+from assay.evidence.ledger import Ledger, NewRecord
+from support.pgserver import create_database
+from support.workspace import NOW, small_workspace
+
+runner = CliRunner(env={"ASSAY_SIGNING_KEY": None, "ASSAY_LEDGER": None, "ASSAY_NOW": None,
+                        "COLUMNS": "200"})
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def _run(workspace: Path, *extra: str, now: str = NOW) -> None:
+    result = _invoke("run", str(workspace), "--now", now, "--no-pack", *extra)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path) -> Path:
+    ws = small_workspace(tmp_path / "ws")
+    _run(ws)
+    _run(ws)
+    return ws
+
+
+def _database(workspace: Path) -> Path:
+    return workspace / "evidence" / "ledger.db"
+
+
+def test_verify_clean_ledger_exits_zero(workspace):
+    result = _invoke("ledger", "verify", str(workspace))
+    assert result.exit_code == 0, result.output
+    assert "ok: records 1..14 verify" in result.output
+    assert "ok: 2 checkpoint signatures verify" in result.output
+    assert "runs: 2 complete, 0 incomplete (ignored)" in result.output
+
+
+def test_verify_edited_body_names_seq_and_run(workspace):
+    with sqlite3.connect(_database(workspace)) as connection:
+        run = connection.execute("SELECT run FROM records WHERE seq = 3").fetchone()[0]
+        connection.execute("UPDATE records SET body = CAST(REPLACE(CAST(body AS TEXT), 'ok', 'OK') AS BLOB) WHERE seq = 3")
+    result = _invoke("ledger", "verify", str(workspace))
+    assert result.exit_code == 4
+    assert f"ledger record seq 3 (run {run}): body does not match body_sha256 in the header" in result.output
+
+
+def test_verify_reordered_stored_keys_detected(workspace):
+    with sqlite3.connect(_database(workspace)) as connection:
+        header = connection.execute("SELECT header FROM records WHERE seq = 2").fetchone()[0]
+        fields = json.loads(header)
+        reordered = json.dumps(dict(reversed(list(fields.items()))), separators=(",", ":")).encode()
+        connection.execute("UPDATE records SET header = ? WHERE seq = 2", (reordered,))
+    result = _invoke("ledger", "verify", str(workspace))
+    assert result.exit_code == 4
+    assert "seq 2" in result.output
+    assert "not in canonical form" in result.output
+
+
+def test_verify_from_seq_starts_there(workspace):
+    result = _invoke("ledger", "verify", str(workspace), "--from", "7")
+    assert result.exit_code == 0, result.output
+    assert "ok: records 7..14 verify" in result.output
+
+
+def test_verify_missing_blob_named(workspace):
+    blob = next(p for p in (workspace / "evidence" / "blobs").rglob("*") if p.is_file())
+    blob.unlink()
+    result = _invoke("ledger", "verify", str(workspace))
+    assert result.exit_code == 4
+    assert f"blob {blob.name} named by record seq" in result.output
+    assert "missing" in result.output
+
+
+def test_verify_altered_blob_named(workspace):
+    blob = next(p for p in (workspace / "evidence" / "blobs").rglob("*") if p.is_file())
+    blob.write_bytes(blob.read_bytes() + b" ")
+    result = _invoke("ledger", "verify", str(workspace))
+    assert result.exit_code == 4
+    assert f"blob {blob.name}" in result.output
+    assert "content no longer matches its SHA-256" in result.output
+
+
+def test_purged_blob_reported_as_purged(workspace):
+    blob = next(p for p in (workspace / "evidence" / "blobs").rglob("*") if p.is_file())
+    purged = _invoke("ledger", "purge", blob.name, "--reason", "retention: 400 days", str(workspace),
+                     "--now", NOW)
+    assert purged.exit_code == 0, purged.output
+    assert not blob.exists()
+    result = _invoke("ledger", "verify", str(workspace))
+    assert result.exit_code == 0, result.output
+    assert f"purged: blob {blob.name}" in result.output
+
+
+def test_checkpoint_extended_by_later_runs(workspace, tmp_path):
+    exported = tmp_path / "checkpoint.json"
+    result = _invoke("ledger", "checkpoint", str(workspace), "--out", str(exported))
+    assert result.exit_code == 0, result.output
+    _run(workspace)
+    result = _invoke("ledger", "verify", str(workspace), "--checkpoint", str(exported))
+    assert result.exit_code == 0, result.output
+    assert "ok: the ledger extends the exported checkpoint at seq 14" in result.output
+
+
+def test_rebuilt_ledger_fails_exported_checkpoint(workspace, tmp_path):
+    exported = tmp_path / "checkpoint.json"
+    assert _invoke("ledger", "checkpoint", str(workspace), "--out", str(exported)).exit_code == 0
+    shutil.rmtree(workspace / "evidence")
+    _run(workspace, now="2026-12-04T20:16:00Z")
+    _run(workspace, now="2026-12-04T20:17:00Z")
+    result = _invoke("ledger", "verify", str(workspace), "--checkpoint", str(exported))
+    assert result.exit_code == 4
+    assert "seq 14" in result.output
+    assert "differs from the exported checkpoint" in result.output
+
+
+def test_unreadable_checkpoint_file_exits_five(workspace, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", encoding="utf-8")
+    result = _invoke("ledger", "verify", str(workspace), "--checkpoint", str(broken))
+    assert result.exit_code == 5
+
+
+def test_log_lists_complete_and_incomplete_runs(workspace):
+    ledger = Ledger(f"sqlite:///{_database(workspace)}")
+    ledger.append(run="deadbeef" * 4, scope="production", time="2026-12-04T20:20:00.000000Z",
+                  entries=[NewRecord("run", {"now": "2026-12-04T20:20:00.000000Z"})])
+    ledger.close()
+    result = _invoke("ledger", "log", str(workspace))
+    assert result.exit_code == 0, result.output
+    assert result.output.count("complete") == 3
+    assert "incomplete" in result.output
+    assert "pass 2" in result.output
+    verify = _invoke("ledger", "verify", str(workspace))
+    assert "runs: 2 complete, 1 incomplete (ignored)" in verify.output
+
+
+def test_rotated_key_keeps_old_checkpoints_verifiable(workspace):
+    old_key = keys.load_signing_key_file(workspace / ".assay" / "signing-key.pem")
+    rotated = _invoke("keys", "rotate", str(workspace))
+    assert rotated.exit_code == 0, rotated.output
+    new_key = keys.load_signing_key_file(workspace / ".assay" / "signing-key.pem")
+    assert new_key.key_id != old_key.key_id
+    _run(workspace)
+    result = _invoke("ledger", "verify", str(workspace))
+    assert result.exit_code == 0, result.output
+    assert "ok: 3 checkpoint signatures verify" in result.output
+
+
+def test_checkpoint_by_untrusted_key_names_key(workspace):
+    old_key = keys.load_signing_key_file(workspace / ".assay" / "signing-key.pem")
+    assert _invoke("keys", "rotate", str(workspace)).exit_code == 0
+    (workspace / "keys" / "trusted" / keys.trusted_key_name(old_key.public)).unlink()
+    result = _invoke("ledger", "verify", str(workspace))
+    assert result.exit_code == 4
+    assert f"checkpoint signed by key {old_key.key_id}, which is not trusted" in result.output
+
+
+def test_run_with_untrusted_signing_key_rejected(workspace, tmp_path):
+    other, _ = keys.generate(tmp_path / "other")
+    result = _invoke("run", str(workspace), "--now", NOW, "--no-pack", "--key", str(other))
+    assert result.exit_code == 2
+    assert "is not among the trusted keys" in result.output
+
+
+def test_signing_key_from_environment(workspace):
+    pem = (workspace / ".assay" / "signing-key.pem").read_text(encoding="utf-8")
+    (workspace / ".assay" / "signing-key.pem").unlink()
+    result = runner.invoke(app, ["run", str(workspace), "--now", NOW, "--no-pack"],
+                           env={"ASSAY_SIGNING_KEY": pem})
+    assert result.exit_code == 0, result.output
+
+
+def test_postgres_ledger_run_and_verify(tmp_path, postgres_url):
+    url = create_database(postgres_url, "cli_ledger")
+    ws = small_workspace(tmp_path / "pg")
+    _run(ws, "--ledger", url)
+    _run(ws, "--ledger", url.replace("postgresql://", "postgresql+psycopg://"))
+    result = _invoke("ledger", "verify", str(ws), "--ledger", url)
+    assert result.exit_code == 0, result.output
+    assert "ok: records 1..14 verify" in result.output
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("UPDATE records SET body = body || ' '::bytea WHERE seq = 5")
+    result = _invoke("ledger", "verify", str(ws), "--ledger", url)
+    assert result.exit_code == 4
+    assert re.search(r"ledger record seq 5 \(run [0-9a-f]+\): body does not match", result.output)
+
+
+def test_ledger_url_password_hidden_in_errors(tmp_path):
+    ws = small_workspace(tmp_path / "ws")
+    result = _invoke("ledger", "log", str(ws), "--ledger", "postgresql://auditor:s3cret@127.0.0.1:1/none")
+    assert result.exit_code == 2
+    assert "s3cret" not in result.output
+    assert "auditor:***@127.0.0.1:1/none" in result.output

@@ -319,6 +319,8 @@ def test_verify_pack_run_with_other_key_exits_4(
     # A whole new run signs every file and the ledger checkpoint with the other key.
     workspace = tmp_path / "ws"
     shutil.copytree(demo_pack.parents[1], workspace)
+    # The forger controls the copy, so the forger's key becomes its trusted key.
+    shutil.rmtree(workspace / "keys" / "trusted")
     _result, forged = run_assay(workspace, "--key", str(other_key_dir / "signing-key.pem"))
 
     result = verify(runner, forged, "--key", str(public_key_path))

@@ -10,7 +10,7 @@ import os
 
 import typer
 
-from assay.cli import keys, ledger, run, verify
+from assay.cli import collectors, keys, ledger, run, verify
 
 app = typer.Typer(
     add_completion=False,
@@ -23,6 +23,7 @@ app.command()(verify.verify)
 app.command()(run.lint)
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(ledger.ledger_app, name="ledger")
+app.add_typer(collectors.collectors_app, name="collectors")
 
 
 def main() -> None:

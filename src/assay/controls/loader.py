@@ -14,6 +14,7 @@ from assay.controls.model import Control
 from assay.controls.yamlsource import Document, Loc, Problem, load_document
 from assay.errors import ConfigError, WorkspaceErrors
 from assay.evidence import collectors
+from assay.evidence.collectors.base import Collector
 from assay.evidence.records import canonical
 from assay.policies.cel import CompiledExpression, ExpressionError, compile_expression
 
@@ -153,11 +154,30 @@ def load_workspace(root: Path) -> Workspace:
     return Workspace(root=root, config=config, controls=loaded)
 
 
+def _undeclared_fact(collector: type[Collector], path: tuple[str, ...]) -> str | None:
+    """Explain why `path` reads no fact `collector` declares, or return None.
+
+    Paths below a `map` fact are data and are not checked. Collectors whose
+    facts the control chooses declare `dynamic_facts` and are not checked.
+    """
+    if collector.dynamic_facts:
+        return None
+    fact = collector.declared(path[1])
+    if fact is None:
+        names = [f.name for f in collector.facts if "*" not in f.name]
+        hint = collectors.suggest(path[1], names)
+        return f"{'.'.join(path[:2])!r}: {collector.name} produces no fact {path[1]!r}{hint}"
+    if len(path) > 2 and fact.type != "map":
+        return f"{'.'.join(path)!r}: fact {path[1]!r} of {collector.name} is a {fact.type}, not a map"
+    return None
+
+
 def _check_control(
     control: Control, document: Document, config: WorkspaceConfig | None
 ) -> LoadedControl | None:
     params: dict[str, BaseModel] = {}
     evidence_ids: list[str] = []
+    collector_of: dict[str, type[Collector]] = {}
     for index, spec in enumerate(control.evidence):
         if spec.id in evidence_ids:
             document.add(("evidence", index, "id"), f"duplicate evidence id {spec.id!r}")
@@ -172,6 +192,7 @@ def _check_control(
             )
             continue
         collector = registry[spec.collector]
+        collector_of[spec.id] = collector
         try:
             params[spec.id] = collector.Params.model_validate(spec.with_)
         except ValidationError as exc:
@@ -204,6 +225,10 @@ def _check_control(
                 if reference.path[1] not in config.params:
                     hint = collectors.suggest(reference.path[1], config.params)
                     document.add(loc, f"unknown param {reference.path[1]!r} in assay.yaml{hint}")
+            elif root_name in collector_of and len(reference.path) > 1:
+                problem = _undeclared_fact(collector_of[root_name], reference.path)
+                if problem:
+                    document.add(loc, problem)
         expressions.append(compiled)
     if control.not_applicable is None and not control.evidence:
         document.add(("evidence",), "a control needs evidence, or not_applicable with a justification")

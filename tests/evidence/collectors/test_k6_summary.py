@@ -498,7 +498,8 @@ def test_broken_invalid_utf8(tmp_path: Path) -> None:
     (tmp_path / "summary.json").write_bytes(b'{"metrics": "\xff"}')
     with pytest.raises(CollectorError) as caught:
         collect("summary.json", workspace=tmp_path)
-    assert caught.value.reason == "invalid UTF-8 at byte 13"
+    assert caught.value.reason == "invalid UTF-8 (byte 0xff); save the file as UTF-8"
+    assert caught.value.location == "1:14"
 
 
 def test_broken_deep_nesting(tmp_path: Path) -> None:

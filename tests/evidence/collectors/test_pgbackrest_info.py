@@ -377,7 +377,7 @@ def test_broken_empty_file(tmp_path: Path) -> None:
     error = collect_error(tmp_path, "")
     assert type(error) is CollectorError
     assert error.path == "info.json"
-    assert error.reason.startswith("input is empty")
+    assert error.reason.startswith("file is empty")
 
 
 def test_broken_truncated_json(tmp_path: Path) -> None:
@@ -501,7 +501,7 @@ def test_broken_duplicate_stanza(tmp_path: Path) -> None:
 
 def test_broken_duplicate_json_key(tmp_path: Path) -> None:
     error = collect_error(tmp_path, '[{"name": "corpus", "name": "main"}]')
-    assert error.reason == "invalid JSON: duplicate key 'name' in one object"
+    assert error.reason == "invalid JSON: key 'name' appears twice in one JSON object"
 
 
 def test_broken_nan(tmp_path: Path) -> None:
@@ -512,7 +512,7 @@ def test_broken_nan(tmp_path: Path) -> None:
 
 def test_broken_invalid_utf8(tmp_path: Path) -> None:
     (tmp_path / "info.json").write_bytes(b'[{"name": "\xff"}]')
-    with pytest.raises(CollectorError, match="not valid UTF-8"):
+    with pytest.raises(CollectorError, match="invalid UTF-8"):
         collect("info.json", "corpus", FINAL_NOW, tmp_path)
 
 

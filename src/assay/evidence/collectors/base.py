@@ -10,6 +10,7 @@ input that does not exist yet raises EvidenceMissing.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -29,7 +30,12 @@ MAX_INPUT_BYTES = 256 * 1024 * 1024
 
 
 class Fact(BaseModel):
-    """One fact a collector produces."""
+    """One fact a collector produces, or a family of them.
+
+    A name with `*` declares a family (`p*_ms` covers `p99_ms` and
+    `p99_9_ms`). Keys below a `map` fact are data (suite names, tags), so
+    assertions may read any path below it.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -37,6 +43,9 @@ class Fact(BaseModel):
     type: FactType
     unit: str | None = None
     description: str
+
+    def matches(self, name: str) -> bool:
+        return fnmatch.fnmatchcase(name, self.name) if "*" in self.name else name == self.name
 
 
 class CollectorParams(BaseModel):
@@ -94,9 +103,19 @@ class Collector(ABC):
     def collect(self, params: Any, context: CollectContext) -> Collected:
         """Read the input named by `params` and return its facts."""
 
+    # True for collectors whose facts the control chooses (a JMESPath query,
+    # a command's JSON output), so `assay lint` cannot check their names.
+    dynamic_facts: ClassVar[bool] = False
+
     @classmethod
     def fact_names(cls) -> list[str]:
+        """Return the declared fact names, families included as patterns."""
         return [fact.name for fact in cls.facts]
+
+    @classmethod
+    def declared(cls, name: str) -> Fact | None:
+        """Return the declaration covering the top-level fact `name`, or None."""
+        return next((fact for fact in cls.facts if fact.matches(name)), None)
 
 
 def resolve_input(workspace: Path, pattern: str) -> list[Path]:
@@ -123,6 +142,18 @@ def resolve_input(workspace: Path, pattern: str) -> list[Path]:
     if not files:
         raise EvidenceMissing("no such file (no evidence recorded yet)", path=pattern)
     return files
+
+
+def resolve_single_input(workspace: Path, pattern: str) -> Path:
+    """Resolve `pattern` to exactly one file; several matches are a CollectorError."""
+    files = resolve_input(workspace, pattern)
+    if len(files) > 1:
+        names = ", ".join(relative_name(workspace, f) for f in files[:5])
+        raise CollectorError(
+            f"matches {len(files)} files ({names}); this collector reads one file, so name it exactly",
+            path=pattern,
+        )
+    return files[0]
 
 
 def read_input_bytes(path: Path, display: str, limit: int = MAX_INPUT_BYTES) -> bytes:

@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import Field
 
 from assay.errors import CollectorError
+from assay.evidence.collectors.jsonload import load_strict
 from assay.evidence.collectors.base import (
     CollectContext,
     Collected,
@@ -219,48 +220,15 @@ def _not_present(statistic: str, metric_name: str, metric: _Metric) -> str:
     return f"{statistic} not present for {metric_name}; available: {available}"
 
 
-class _StrictJsonError(ValueError):
-    """Non-standard JSON that Python's json module accepts: NaN, Infinity or a repeated key."""
-
-
-def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _StrictJsonError(f"key {key!r} appears twice in one JSON object")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise _StrictJsonError(f"{name} is not a JSON number")
-
-
 def _parse_json(data: bytes, display: str) -> Any:
     """Parse strict JSON: no NaN or Infinity, no key repeated within an object."""
-    if not data.strip():
-        raise CollectorError("file is empty; expected k6 summary JSON", path=display)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CollectorError(f"invalid UTF-8 at byte {exc.start}", path=display) from exc
-    try:
-        return json.loads(text, object_pairs_hook=_unique_object, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        hint = ""
-        if exc.msg == "Extra data":
-            hint = (
-                " after the first value; k6 --out json writes one object per line, "
-                "which this collector does not read"
-            )
-        location = f"{exc.lineno}:{exc.colno}"
-        raise CollectorError(
-            f"invalid JSON: {exc.msg}{hint}", path=display, location=location
-        ) from exc
-    except _StrictJsonError as exc:
-        raise CollectorError(f"invalid JSON: {exc}", path=display) from exc
-    except RecursionError as exc:
-        raise CollectorError("invalid JSON: nested too deeply to parse", path=display) from exc
+    return load_strict(
+        data, display, expected="k6 summary JSON",
+        hint_extra_data=(
+            " after the first value; k6 --out json writes one object per line, "
+            "which this collector does not read"
+        ),
+    )
 
 
 def _read_layout(document: Any) -> tuple[str, dict[str, _Metric], dict[str, bool]]:

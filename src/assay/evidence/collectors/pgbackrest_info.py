@@ -34,6 +34,7 @@ from typing import Any
 from pydantic import Field
 
 from assay.errors import CollectorError
+from assay.evidence.collectors.jsonload import load_strict
 from assay.evidence.collectors.base import (
     Collected,
     CollectContext,
@@ -168,34 +169,9 @@ class _Repo:
 
 
 def _load_json(raw: bytes, display: str) -> Any:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CollectorError(f"input is not valid UTF-8 (byte {exc.start})", path=display) from exc
-    if not text.strip():
-        raise CollectorError("input is empty (expected the JSON array that "
-                             "`pgbackrest info --output=json` prints)", path=display)
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise CollectorError(f"invalid JSON: {exc.msg}", path=display,
-                             location=f"{exc.lineno}:{exc.colno}") from exc
-    except (ValueError, RecursionError) as exc:
-        # Duplicate keys, NaN, over-long integers and deep nesting carry no position.
-        raise CollectorError(f"invalid JSON: {exc}", path=display) from exc
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r} in one object")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    return load_strict(
+        raw, display, expected="the JSON array that `pgbackrest info --output=json` prints"
+    )
 
 
 def _describe(value: Any) -> str:

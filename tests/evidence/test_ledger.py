@@ -103,3 +103,40 @@ def test_schema_version_mismatch_rejected(tmp_path):
 
     with pytest.raises(LedgerError, match="schema version 99"):
         Ledger(url)
+
+
+def test_older_schema_upgraded_in_place(tmp_path, monkeypatch):
+    from assay.evidence import ledger as ledger_module
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    Ledger(url).close()
+    applied = []
+
+    def add_index(connection):
+        applied.append(True)
+        connection.exec_driver_sql("CREATE INDEX ix_records_time ON records (time)")
+
+    monkeypatch.setattr(ledger_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(ledger_module.UPGRADES, 1, add_index)
+    Ledger(url).close()
+    Ledger(url).close()
+    with sqlite3.connect(tmp_path / "ledger.db") as connection:
+        version = connection.execute("SELECT value FROM assay_meta WHERE key = 'schema_version'").fetchone()[0]
+        indexes = {row[1] for row in connection.execute("PRAGMA index_list(records)")}
+    assert version == "2"
+    assert applied == [True]
+    assert "ix_records_time" in indexes
+
+
+def test_postgresql_url_forms_select_psycopg():
+    from assay.evidence.ledger import normalise_url
+
+    assert normalise_url("postgresql://u@127.0.0.1/db") == "postgresql+psycopg://u@127.0.0.1/db"
+    assert normalise_url("postgresql+psycopg://u@127.0.0.1/db") == "postgresql+psycopg://u@127.0.0.1/db"
+
+
+def test_unsupported_url_rejected():
+    from assay.errors import LedgerError
+
+    with pytest.raises(LedgerError, match="unsupported ledger URL 'mysql://x'"):
+        Ledger("mysql://x")

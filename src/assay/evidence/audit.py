@@ -129,13 +129,10 @@ def verify_ledger(
 
 
 def _run_of(ledger: Ledger, seq: int) -> str:
-    record = ledger.record_at(seq)
-    if record is None:
-        return ""
-    try:
-        return f" (run {json.loads(record.header)['run']})"
-    except (ValueError, KeyError, TypeError):
-        return ""
+    # The run column is stored beside the header, so the run can be named
+    # even when the header bytes themselves no longer parse.
+    run = ledger.run_at(seq)
+    return f" (run {run})" if run else ""
 
 
 def export_checkpoint(ledger: Ledger, workspace_name: str) -> dict[str, Any]:

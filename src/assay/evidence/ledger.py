@@ -280,6 +280,14 @@ class Ledger:
         found = self._fetch(self._select().where(records_table.c.seq == seq))
         return found[0] if found else None
 
+    def run_at(self, seq: int) -> str | None:
+        """Return the run column of the record at `seq`, or None when there is none."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(records_table.c.run).where(records_table.c.seq == seq)
+            ).first()
+        return None if row is None else str(row[0])
+
     def run_records(self, run: str) -> list[StoredRecord]:
         return self._fetch(self._select().where(records_table.c.run == run))
 

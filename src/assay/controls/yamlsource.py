@@ -72,6 +72,8 @@ class Document:
     # Position of the key of each mapping entry, under the entry's location.
     key_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # Lines of the file before the YAML text (front matter starts on line 2).
+    line_offset: int = 0
 
     def position(self, loc: Loc) -> tuple[int, int]:
         """Return the 1-based line and column of `loc`, or of its nearest parent."""
@@ -82,7 +84,7 @@ class Document:
         return self.positions.get((), (1, 1))
 
     def format(self, problem: Problem) -> str:
-        prefix = f"{self.display}:{problem.line}:{problem.column}"
+        prefix = f"{self.display}:{problem.line + self.line_offset}:{problem.column}"
         return f"{prefix}: {problem.field}: {problem.message}" if problem.field else f"{prefix}: {problem.message}"
 
     def add(self, loc: Loc, message: str, *, at_key: bool = False) -> None:
@@ -145,7 +147,7 @@ class _Converter:
             if key in first_line:
                 self.document.positions[loc + (key,)] = (line, key_node.start_mark.column + 1)
                 self.document.add(
-                    loc + (key,), f"duplicate key {key!r} (lines {first_line[key]} and {line})"
+                    loc + (key,), f"duplicate key {key!r} (lines {first_line[key] + self.document.line_offset} and {line + self.document.line_offset})"
                 )
                 continue
             first_line[key] = line
@@ -277,6 +279,22 @@ def load_document(path: Path, display: str, model: type[BaseModel] | None) -> Do
         column = len(raw[line_start : exc.start].decode("utf-8")) + 1
         document.problems.append(Problem(line, column, "", "invalid UTF-8; save the file as UTF-8"))
         return document
+    _parse_into(document, text, model)
+    return document
+
+
+def load_text(text: str, display: str, model: type[BaseModel] | None, *, line_offset: int = 0) -> Document:
+    """Parse YAML text embedded in a larger file (front matter) guided by `model`.
+
+    `line_offset` is the number of file lines before the text, so positions
+    in messages are those of the file.
+    """
+    document = Document(path=Path(display), display=display, data=None, line_offset=line_offset)
+    _parse_into(document, text, model)
+    return document
+
+
+def _parse_into(document: Document, text: str, model: type[BaseModel] | None) -> None:
     yaml = YAML(typ="rt")
     try:
         too_deep = _first_too_deep(yaml, text)
@@ -286,30 +304,30 @@ def load_document(path: Path, display: str, model: type[BaseModel] | None) -> Do
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         reason = exc.problem or exc.context or "invalid YAML"
         document.problems.append(Problem(line, column, "", f"invalid YAML: {reason}"))
-        return document
+        return
     except YAMLError as exc:
         document.problems.append(Problem(1, 1, "", f"invalid YAML: {exc}"))
-        return document
+        return
     if too_deep:
         line, column = too_deep
         document.problems.append(
             Problem(line, column, "", f"document nests deeper than {MAX_DEPTH} levels")
         )
-        return document
+        return
     if not nodes:
         document.problems.append(Problem(1, 1, "", "file is empty"))
-        return document
+        return
     if len(nodes) != 1:
         document.problems.append(
             Problem(1, 1, "", f"expected one YAML document, found {len(nodes)}")
         )
-        return document
+        return
     converter = _Converter(document)
     try:
         document.data = converter.convert(nodes[0], model if model is not None else Any, ())
     except _TooLarge as exc:
         document.add(exc.loc, exc.message)
-    return document
+    return
 
 
 def _first_too_deep(yaml: YAML, text: str) -> tuple[int, int] | None:

@@ -241,7 +241,7 @@ class Ledger:
                         kind=entry.kind, body=entry.body,
                     )
                     stored.append(record)
-                    rows.append(_row(record, run, scope, entry.kind, time))
+                    rows.append(_row(record, run, scope, entry.kind, time, prev))
                     prev = record.hash
                 fault_point("ledger.before_insert")
                 for start in range(0, len(rows), INSERT_BATCH):
@@ -329,11 +329,14 @@ class Ledger:
             return {row[0] for row in connection.execute(query)}
 
 
-def _row(record: StoredRecord, run: str, scope: str, kind: str, time: str) -> dict[str, Any]:
+def _row(
+    record: StoredRecord, run: str, scope: str, kind: str, time: str, prev: str
+) -> dict[str, Any]:
+    # The caller passes `prev`, so that no header is parsed back from its bytes.
     assert record.body is not None
     return {
         "seq": record.seq, "run": run, "scope": scope, "kind": kind, "time": time,
-        "prev": record.header_fields()["prev"], "hash": record.hash,
+        "prev": prev, "hash": record.hash,
         "header": record.header, "body": record.body,
     }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +31,27 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # Below this magnitude Python's float repr switches to exponent notation
 # while RFC 8785 (ECMAScript Number::toString) still writes plain decimals.
 _PLAIN_REPR_MIN = 1e-4
+# check_circular is off because _prepare walks every value first, and on a
+# cyclic value it raises RecursionError before the encoder sees it.
 _JSON = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"), check_circular=False
+)
+# The function that _JSON calls for every string, so strings written through
+# it match the encoder's output byte for byte.
+_encode_string = json.encoder.encode_basestring
+
+# The canonical form of a header whose text fields are strings and whose
+# seq is an int within ±(2**53 - 1): the keys in HEADER_FIELDS order, which
+# is sorted, and no whitespace.
+_HEADER_FORMAT = (
+    '{"body_sha256":%s,"kind":%s,"prev":%s,"run":%s,"scope":%s,"seq":%d,"time":%s,"v":%d}'
+)
+# A JSON string that canonical() writes unchanged: no quote, backslash or
+# control character, so there is no escape whose form could vary.
+_PLAIN_STRING = r'"([^"\\\x00-\x1f]*)"'
+_PLAIN_INTEGER = r"(0|-?[1-9][0-9]{0,15})"
+_CANONICAL_HEADER = re.compile(
+    re.escape(_HEADER_FORMAT).replace("%s", _PLAIN_STRING).replace("%d", _PLAIN_INTEGER)
 )
 
 
@@ -40,11 +60,18 @@ class _Fallback(Exception):
 
 
 def _prepare(value: Any) -> Any:
-    # Rewrites a value so that the standard library's C encoder writes its
+    # Returns a value that the standard library's C encoder writes in its
     # RFC 8785 form: integral floats become ints, because ECMAScript writes
     # 231.0 as 231. Anything the encoder would write differently, such as
     # floats beyond 2**53 that ECMAScript pads with zeros, raises _Fallback.
+    # Containers are copied only when an item changes, and the loops below
+    # handle scalar items inline, because one call per leaf was most of the
+    # cost of canonicalising an evidence body.
     kind = type(value)
+    if kind is dict:
+        return _prepare_dict(value)
+    if kind is list or kind is tuple:
+        return _prepare_list(value)
     if kind is str or kind is bool or value is None:
         return value
     if kind is int:
@@ -52,23 +79,70 @@ def _prepare(value: Any) -> Any:
             return value
         raise _Fallback
     if kind is float:
-        if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
-            return int(value)
-        if _PLAIN_REPR_MIN <= abs(value) <= MAX_SAFE_INTEGER:
-            return value
-        raise _Fallback
-    if kind is dict:
-        prepared = {}
-        for key, item in value.items():
-            # Python sorts keys by code point and RFC 8785 by UTF-16 code
-            # unit; the two orders differ only for characters beyond U+FFFF.
-            if type(key) is not str or not key.isascii() and max(key) > "\uffff":
-                raise _Fallback
-            prepared[key] = _prepare(item)
-        return prepared
-    if kind is list or kind is tuple:
-        return [_prepare(item) for item in value]
+        return _prepare_float(value)
     raise _Fallback
+
+
+def _prepare_float(value: float) -> float | int:
+    if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+        return int(value)
+    if _PLAIN_REPR_MIN <= abs(value) <= MAX_SAFE_INTEGER:
+        return value
+    raise _Fallback
+
+
+def _prepare_dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    prepared = None
+    for key, item in value.items():
+        # Python sorts keys by code point and RFC 8785 by UTF-16 code
+        # unit; the two orders differ only for characters beyond U+FFFF.
+        if type(key) is not str or not key.isascii() and max(key) > "\uffff":
+            raise _Fallback
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                continue
+            raise _Fallback
+        if kind is float:
+            new = _prepare_float(item)
+        elif kind is dict:
+            new = _prepare_dict(item)
+        elif kind is list or kind is tuple:
+            new = _prepare_list(item)
+        else:
+            raise _Fallback
+        if new is not item:
+            if prepared is None:
+                prepared = dict(value)
+            prepared[key] = new
+    return value if prepared is None else prepared
+
+
+def _prepare_list(value: list[Any] | tuple[Any, ...]) -> list[Any] | tuple[Any, ...]:
+    prepared = None
+    for index, item in enumerate(value):
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                continue
+            raise _Fallback
+        if kind is float:
+            new = _prepare_float(item)
+        elif kind is dict:
+            new = _prepare_dict(item)
+        elif kind is list or kind is tuple:
+            new = _prepare_list(item)
+        else:
+            raise _Fallback
+        if new is not item:
+            if prepared is None:
+                prepared = list(value)
+            prepared[index] = new
+    return value if prepared is None else prepared
 
 
 def canonical(value: Any) -> bytes:
@@ -127,7 +201,29 @@ def build_record(
     if kind not in KINDS:
         raise ValueError(f"unknown record kind {kind!r}")
     body_bytes = canonical(body)
-    header = {
+    header_bytes = _header_bytes(seq, prev, time, run, scope, kind, sha256_hex(body_bytes))
+    return StoredRecord(seq=seq, header=header_bytes, body=body_bytes, hash=record_hash(header_bytes))
+
+
+def _header_bytes(
+    seq: int, prev: str, time: str, run: str, scope: str, kind: str, body_sha256: str
+) -> bytes:
+    # Fills _HEADER_FORMAT when that gives the canonical bytes, so that no
+    # header dict is built and walked per record. Other values go through
+    # canonical(), which also raises for them what it raised before.
+    strings = (body_sha256, kind, prev, run, scope, time)
+    if type(seq) is int and -MAX_SAFE_INTEGER <= seq <= MAX_SAFE_INTEGER and all(
+        type(value) is str for value in strings
+    ):
+        text = _HEADER_FORMAT % (
+            _encode_string(body_sha256), _encode_string(kind), _encode_string(prev),
+            _encode_string(run), _encode_string(scope), seq, _encode_string(time), RECORD_VERSION,
+        )
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: canonical() raises the usual ValueError
+    return canonical({
         "v": RECORD_VERSION,
         "seq": seq,
         "prev": prev,
@@ -135,10 +231,8 @@ def build_record(
         "run": run,
         "scope": scope,
         "kind": kind,
-        "body_sha256": sha256_hex(body_bytes),
-    }
-    header_bytes = canonical(header)
-    return StoredRecord(seq=seq, header=header_bytes, body=body_bytes, hash=record_hash(header_bytes))
+        "body_sha256": body_sha256,
+    })
 
 
 class ChainError(Exception):
@@ -157,18 +251,9 @@ def check_record(record: StoredRecord, expected_seq: int, expected_prev: str) ->
     header is not canonical, a field is wrong, the body does not match
     `body_sha256`, or the stored hash is not the header's hash.
     """
-    try:
-        header = json.loads(record.header)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ChainError(expected_seq, f"header is not valid JSON ({exc})") from exc
-    if not isinstance(header, dict) or sorted(header) != sorted(HEADER_FIELDS):
-        raise ChainError(expected_seq, "header fields are not the record header fields")
-    try:
-        recanonical = canonical(header)
-    except ValueError as exc:
-        raise ChainError(expected_seq, str(exc)) from exc
-    if recanonical != record.header:
-        raise ChainError(expected_seq, "header bytes are not in canonical form")
+    header = _parse_plain_header(record.header)
+    if header is None:
+        header = _parse_header(record.header, expected_seq)
     if header["v"] != RECORD_VERSION:
         raise ChainError(expected_seq, f"unsupported record version {header['v']!r}")
     if header["seq"] != expected_seq or record.seq != expected_seq:
@@ -181,4 +266,46 @@ def check_record(record: StoredRecord, expected_seq: int, expected_prev: str) ->
         raise ChainError(expected_seq, "body does not match body_sha256 in the header")
     if record_hash(record.header) != record.hash:
         raise ChainError(expected_seq, "stored hash is not the hash of the header")
+    return header
+
+
+def _parse_plain_header(header_bytes: bytes) -> dict[str, Any] | None:
+    """Parse a header that matches _CANONICAL_HEADER, or return None.
+
+    A match is in canonical form: its keys are the header fields in sorted
+    order, its strings contain nothing that canonical() would escape, and its
+    integers are within ±(2**53 - 1). Other headers, canonical or not, go to
+    _parse_header.
+    """
+    try:
+        text = header_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    match = _CANONICAL_HEADER.fullmatch(text)
+    if match is None:
+        return None
+    body_sha256, kind, prev, run, scope, seq, time, version = match.groups()
+    seq_number = int(seq)
+    if abs(seq_number) > MAX_SAFE_INTEGER or abs(int(version)) > MAX_SAFE_INTEGER:
+        return None
+    return {
+        "body_sha256": body_sha256, "kind": kind, "prev": prev, "run": run, "scope": scope,
+        "seq": seq_number, "time": time, "v": int(version),
+    }
+
+
+def _parse_header(header_bytes: bytes, expected_seq: int) -> dict[str, Any]:
+    """Parse any header, raising ChainError unless it is the canonical form of the header fields."""
+    try:
+        header = json.loads(header_bytes)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ChainError(expected_seq, f"header is not valid JSON ({exc})") from exc
+    if not isinstance(header, dict) or sorted(header) != sorted(HEADER_FIELDS):
+        raise ChainError(expected_seq, "header fields are not the record header fields")
+    try:
+        recanonical = canonical(header)
+    except ValueError as exc:
+        raise ChainError(expected_seq, str(exc)) from exc
+    if recanonical != header_bytes:
+        raise ChainError(expected_seq, "header bytes are not in canonical form")
     return header

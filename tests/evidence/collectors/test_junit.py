@@ -1,5 +1,6 @@
-"""Tests of the junit collector against real pytest and gotestsum reports,
-small reports that broke other parsers, and hostile inputs."""
+"""Tests of the junit collector against real pytest, gotestsum, jest-junit and Surefire
+reports, a go-junit-report sample, small reports that broke other parsers, and hostile
+inputs."""
 
 from __future__ import annotations
 
@@ -23,6 +24,21 @@ NESTED = "01-junit-nested-testsuites.xml"
 MISSING_TIME = "02-junit-testcase-missing-time.xml"
 SKIPPED_AND_FAILURE = "04-junit-skipped-and-failure.xml"
 BARE_TESTSUITE = "05-pytest-root-testsuite-no-wrapper.xml"
+
+# REAL: jest 30.5.2 with jest-junit 17.0.0 from npm, Node 20.20.2. One test file contains
+# a pass, a failure, a test.skip and a test.todo, and a second one has a syntax error.
+# The first report has jest-junit's default options, the second JEST_JUNIT_ADD_FILE_ATTRIBUTE
+# and JEST_JUNIT_REPORT_TEST_SUITE_ERRORS set to true.
+JEST = "jest-junit-REAL.xml"
+JEST_FILE_ATTRIBUTE = "jest-junit-REAL-file-attribute-suite-errors.xml"
+# REAL: gotestsum 1.8.2 (Debian package 1.8.2-1+b3) with go 1.19.8, and SAMPLE: the
+# go-junit-report v2 format, for the same three packages: noinit (TestMain exits before
+# any test), quota (two passes, a failure and a skip) and scope (fails to build).
+GOTESTSUM_BUILD_FAILED = "gotestsum-1.8.2-build-failed-REAL.xml"
+GO_JUNIT_REPORT = "go-junit-report-v2-build-failed-SAMPLE.xml"
+# REAL: Maven Surefire 3.2.5 with JUnit Jupiter 5.11.4 and rerunFailingTestsCount=2: a
+# failure and an error on every run, a test that passed on its second run, a skip.
+SUREFIRE = "surefire-3.2.5-rerun-REAL.xml"
 
 DECLARED = [
     "tests", "passed", "failed", "errors", "skipped", "failing_tests", "failing_cases",
@@ -84,7 +100,8 @@ def test_collector_name_is_junit() -> None:
 
 
 @pytest.mark.parametrize("file", [PYTEST_XUNIT2, PYTEST_XUNIT1, GOTESTSUM, NESTED, MISSING_TIME,
-                                  SKIPPED_AND_FAILURE, BARE_TESTSUITE])
+                                  SKIPPED_AND_FAILURE, BARE_TESTSUITE, JEST, JEST_FILE_ATTRIBUTE,
+                                  GOTESTSUM_BUILD_FAILED, GO_JUNIT_REPORT, SUREFIRE])
 def test_facts_and_absent_cover_declared(file: str) -> None:
     result = collect(file)
     assert sorted([*result.facts, *result.absent]) == sorted(DECLARED)
@@ -625,7 +642,9 @@ def test_dtd_rejected(tmp_path: Path, doctype: bytes) -> None:
 def test_control_character_in_attribute_rejected(tmp_path: Path) -> None:
     error = reject(tmp_path, b'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="s">\n'
                    b'  <testcase name="a\x01b" classname="c"/>\n</testsuite>\n')
-    assert error.reason == "invalid XML: not well-formed (invalid token)"
+    assert error.reason == ("invalid XML: not well-formed (invalid token): control character "
+                            "U+0001 is not allowed in XML 1.0 (ANSI colour codes copied from a "
+                            "terminal are a common source)")
     assert error.location == "3:20"
 
 
@@ -660,3 +679,463 @@ def test_non_numeric_time_rejected(tmp_path: Path, value: str) -> None:
 def test_non_numeric_suite_time_rejected(tmp_path: Path) -> None:
     error = reject(tmp_path, b'<testsuite name="s" time="soon"><testcase name="a"/></testsuite>')
     assert error.reason.startswith("<testsuite> has time='soon'")
+
+
+# jest-junit 17.0.0, default options
+
+
+@pytest.mark.parametrize(("fact", "expected"), [
+    ("tests", 4), ("passed", 1), ("failed", 1), ("errors", 0), ("skipped", 2),
+])
+def test_jest_totals(fact: str, expected: int) -> None:
+    assert collect(JEST).facts[fact] == expected
+
+
+def test_jest_todo_counted_as_skipped() -> None:
+    classes = collect(JEST).facts["classes"]
+    assert classes["tenant scope expires idle sessions after 15 minutes"] == counts(1, 0, 0, 0, 1)
+
+
+def test_jest_skip_counted_as_skipped() -> None:
+    classes = collect(JEST).facts["classes"]
+    assert classes["tenant scope binds SSO sessions to the tenant"] == counts(1, 0, 0, 0, 1)
+
+
+def test_jest_pass_stays_passed() -> None:
+    classes = collect(JEST).facts["classes"]
+    assert classes["tenant scope prefixes the tenant name"] == counts(1, 1, 0, 0, 0)
+
+
+def test_jest_todo_warning_names_case() -> None:
+    assert collect(JEST).warnings[0] == (
+        "jest-junit-REAL.xml:3: suite 'tenant scope' counts tests=3 but contains 4 test cases, "
+        "and 1 case(s) without an outcome element are not among its passes. jest-junit writes "
+        'test.todo this way, so these cases with time="0" are counted as skipped, not passed: '
+        "'tenant scope expires idle sessions after 15 minutes'."
+    )
+
+
+def test_jest_same_classname_and_name_labelled_once() -> None:
+    assert collect(JEST).facts["failing_tests"] == ['tenant scope rejects names with <&> "quotes"']
+
+
+def test_jest_suite_counts_and_time() -> None:
+    suites = collect(JEST).facts["suites"]
+    assert suites == {"tenant scope": {**counts(4, 1, 1, 0, 2), "duration_seconds": 0.231}}
+
+
+def test_jest_timestamp_without_offset_not_utc() -> None:
+    result = collect(JEST).observed_at
+    assert result is None
+
+
+def test_jest_timestamp_kept_as_written() -> None:
+    assert collect(JEST).facts["timestamp"] == "2026-12-04T20:47:22"
+
+
+def test_jest_has_no_file_map() -> None:
+    assert collect(JEST).facts["files"] == {}
+
+
+def test_jest_default_omits_broken_file() -> None:
+    # With reportTestSuiteErrors off, jest-junit writes nothing for the test file with the
+    # syntax error, so the report cannot show it and the collector reports no failure.
+    result = collect(JEST)
+    assert result.facts["empty_suites"] == []
+    assert result.failures == []
+
+
+# jest-junit 17.0.0 with addFileAttribute and reportTestSuiteErrors
+
+
+@pytest.mark.parametrize(("fact", "expected"), [
+    ("tests", 6), ("passed", 1), ("failed", 2), ("errors", 1), ("skipped", 2),
+])
+def test_jest_suite_errors_totals(fact: str, expected: int) -> None:
+    assert collect(JEST_FILE_ATTRIBUTE).facts[fact] == expected
+
+
+def test_jest_file_attribute_counts() -> None:
+    assert collect(JEST_FILE_ATTRIBUTE).facts["files"] == {
+        "src/broken.test.js": counts(2, 0, 1, 1, 0),
+        "src/tenant.test.js": counts(4, 1, 1, 0, 2),
+    }
+
+
+def test_jest_select_by_file_attribute() -> None:
+    result = collect(JEST_FILE_ATTRIBUTE, select="src/tenant.test.js")
+    assert result.facts["tests"] == 4
+    assert result.facts["skipped"] == 2
+
+
+def test_jest_broken_file_is_empty_suite() -> None:
+    assert collect(JEST_FILE_ATTRIBUTE).facts["empty_suites"] == ["src/broken.test.js"]
+
+
+def test_jest_broken_file_fails() -> None:
+    assert collect(JEST_FILE_ATTRIBUTE).failures == [
+        f"{JEST_FILE_ATTRIBUTE}:34: test file src/broken.test.js: no tests ran "
+        "(jest could not run it)"
+    ]
+
+
+def test_jest_broken_file_cases() -> None:
+    cases = collect(JEST_FILE_ATTRIBUTE).facts["failing_cases"]
+    broken = [case["outcome"] for case in cases if case["suite_path"] == ["src/broken.test.js"]]
+    assert sorted(broken) == ["error", "failed"]
+
+
+# jest-junit todo tests in small reports
+
+
+def test_todo_ambiguous_takes_last_candidates(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuites><testsuite name="s" tests="2" failures="0" '
+                           b'errors="0" skipped="0">'
+                           b'<testcase classname="c" name="a" time="0"/>'
+                           b'<testcase classname="c" name="b" time="0"/>'
+                           b'<testcase classname="d" name="todo" time="0"/>'
+                           b"</testsuite></testsuites>")
+    assert result.facts["classes"] == {"c": counts(2, 2, 0, 0, 0), "d": counts(1, 0, 0, 0, 1)}
+    assert result.warnings[0].endswith("The report does not say which of the 3 cases with "
+                                       'time="0" are todo, so the last 1 were taken.')
+
+
+def test_todo_needs_time_zero_as_written(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="s" tests="1">'
+                           b'<testcase name="a" time="0.000"/><testcase name="b" time="0.000"/>'
+                           b"</testsuite>")
+    assert result.facts["passed"] == 2
+    assert result.warnings == []
+
+
+def test_todo_not_taken_when_tests_match_cases(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="s" tests="2" failures="1" skipped="1">'
+                           b'<testcase name="a" time="0"/>'
+                           b'<testcase name="b" time="0"><skipped/><failure/></testcase>'
+                           b"</testsuite>")
+    assert result.facts["passed"] == 1
+    assert result.facts["skipped"] == 1
+
+
+def test_todo_not_taken_in_suite_with_child_suites(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="s" tests="0"><testcase name="a" time="0"/>'
+                           b'<testsuite name="t"><testcase name="b" time="0.1"/></testsuite>'
+                           b"</testsuite>")
+    assert result.facts["passed"] == 2
+
+
+def test_todo_not_taken_with_invalid_counters(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="s" tests="many">'
+                           b'<testcase name="a" time="0"/></testsuite>')
+    assert result.facts["passed"] == 1
+
+
+def test_todo_outside_select_not_counted(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="s" tests="1">'
+                           b'<testcase classname="keep" name="a" time="0.5"/>'
+                           b'<testcase classname="drop" name="todo" time="0"/></testsuite>',
+                           select="keep")
+    assert result.facts["classes"] == {"keep": counts(1, 1, 0, 0, 0)}
+
+
+def test_todo_identical_cases_counted_apart(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="s" tests="1"><testcase name="a" time="0"/>'
+                           b'<testcase name="a" time="0"/></testsuite>')
+    assert result.facts["passed"] == 1
+    assert result.facts["skipped"] == 1
+
+
+def test_todo_unselected_suite_not_warned(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuites><testsuite name="s" tests="0">'
+                           b'<testcase classname="c" name="a" time="0"/></testsuite>'
+                           b'<testsuite name="t"><testcase classname="d" name="b"/></testsuite>'
+                           b"</testsuites>", select="t")
+    assert result.facts["tests"] == 1
+    assert result.warnings == []
+
+
+# gotestsum 1.8.2 with a package that fails to build and one whose TestMain exits
+
+
+@pytest.mark.parametrize(("fact", "expected"), [
+    ("tests", 5), ("passed", 2), ("failed", 2), ("errors", 0), ("skipped", 1),
+])
+def test_gotestsum_build_failed_totals(fact: str, expected: int) -> None:
+    assert collect(GOTESTSUM_BUILD_FAILED).facts[fact] == expected
+
+
+def test_gotestsum_testmain_package_is_empty_suite() -> None:
+    empty = collect(GOTESTSUM_BUILD_FAILED).facts["empty_suites"]
+    assert empty == ["example.invalid/tenancy/noinit"]
+
+
+def test_gotestsum_build_failed_fails() -> None:
+    assert collect(GOTESTSUM_BUILD_FAILED).failures == [
+        f"{GOTESTSUM_BUILD_FAILED}:3: package example.invalid/tenancy/noinit: no tests ran "
+        "(build, package init or TestMain failed)",
+        f'{GOTESTSUM_BUILD_FAILED}: <testsuites> has errors="1" but only 0 test case(s) '
+        "contain <error>. gotestsum 1.8.2 counts a package that failed to build there and "
+        "writes no <testsuite> for it, so its build error is only in the console output.",
+    ]
+
+
+def test_gotestsum_testmain_placeholder_is_failing() -> None:
+    assert collect(GOTESTSUM_BUILD_FAILED).facts["failing_tests"] == [
+        "TestMain", "example.invalid/tenancy/quota::TestOverLimitReported",
+    ]
+
+
+def test_gotestsum_build_failed_not_all_passed() -> None:
+    assert collect(GOTESTSUM_BUILD_FAILED).facts["all_passed"] is False
+
+
+def test_root_errors_matching_cases_not_failed(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuites errors="1"><testsuite name="s">'
+                           b'<testcase name="a"><error/></testcase></testsuite></testsuites>')
+    assert result.failures == []
+
+
+# go-junit-report v2 (sample) with a package that fails to build
+
+
+@pytest.mark.parametrize(("fact", "expected"), [
+    ("tests", 6), ("passed", 2), ("failed", 1), ("errors", 2), ("skipped", 1),
+])
+def test_go_junit_report_totals(fact: str, expected: int) -> None:
+    assert collect(GO_JUNIT_REPORT).facts[fact] == expected
+
+
+def test_go_junit_report_empty_suites() -> None:
+    assert collect(GO_JUNIT_REPORT).facts["empty_suites"] == [
+        "example.invalid/tenancy/noinit", "example.invalid/tenancy/scope",
+    ]
+
+
+def test_go_junit_report_build_failed_fails() -> None:
+    assert collect(GO_JUNIT_REPORT).failures == [
+        f"{GO_JUNIT_REPORT}:4: package example.invalid/tenancy/noinit: no tests ran "
+        "(TestMain or package init failed)",
+        f"{GO_JUNIT_REPORT}:25: package example.invalid/tenancy/scope: no tests ran "
+        "(build failed)",
+    ]
+
+
+def test_go_junit_report_build_failed_is_error() -> None:
+    cases = collect(GO_JUNIT_REPORT).facts["failing_cases"]
+    outcome = {case["test"]: case["outcome"] for case in cases}
+    assert outcome["example.invalid/tenancy/scope::[build failed]"] == "error"
+
+
+def test_go_junit_report_suite_counts() -> None:
+    suites = collect(GO_JUNIT_REPORT).facts["suites"]
+    assert suites["example.invalid/tenancy/scope"] == {**counts(1, 0, 0, 1, 0),
+                                                       "duration_seconds": 0.0}
+    assert suites["example.invalid/tenancy/quota"] == {**counts(4, 2, 1, 0, 1),
+                                                       "duration_seconds": 0.004}
+
+
+def test_go_junit_report_select_other_package() -> None:
+    result = collect(GO_JUNIT_REPORT, select="example.invalid/tenancy/quota")
+    assert result.facts["tests"] == 4
+    assert result.facts["empty_suites"] == []
+    assert result.failures == []
+
+
+def test_go_setup_failed_placeholder(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuites><testsuite name="p" tests="1" errors="1">'
+                           b'<testcase name="[setup failed]" classname="p"><error message="Build '
+                           b'error"/></testcase></testsuite><testsuite name="q">'
+                           b'<testcase name="TestQ" classname="q"/></testsuite></testsuites>')
+    assert result.facts["empty_suites"] == ["p"]
+    assert result.failures == ["report.xml:1: package p: no tests ran (setup failed)"]
+
+
+def test_failure_case_not_placeholder(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="p"><testcase name="Failure" classname="p">'
+                           b'<error message="NullPointerException"/></testcase></testsuite>')
+    assert result.facts["empty_suites"] == []
+    assert result.failures == []
+
+
+# Maven Surefire 3.2.5 with reruns
+
+
+@pytest.mark.parametrize(("fact", "expected"), [
+    ("tests", 6), ("passed", 3), ("failed", 1), ("errors", 1), ("skipped", 1),
+])
+def test_surefire_totals(fact: str, expected: int) -> None:
+    assert collect(SUREFIRE).facts[fact] == expected
+
+
+def test_surefire_flaky_passed_with_warning() -> None:
+    assert collect(SUREFIRE).warnings == [
+        f"{SUREFIRE}:119: test case 'com.example.tenancy.QuotaTest::replicaCatchesUp' passed "
+        "on a rerun after 1 failed run(s) kept as <flakyFailure> or <flakyError>, so it is "
+        "counted as passed"
+    ]
+
+
+def test_surefire_reruns_keep_outcome() -> None:
+    cases = collect(SUREFIRE).facts["failing_cases"]
+    assert [(case["test"], case["outcome"]) for case in cases] == [
+        ("com.example.tenancy.QuotaTest::auditSinkReachable", "error"),
+        ("com.example.tenancy.QuotaTest::overLimitReportedInBytes", "failed"),
+    ]
+
+
+def test_surefire_suite_counts_from_cases() -> None:
+    # The suite's own attributes are tests="2" skipped="0", because Surefire 3.2.5
+    # writes the counts of the last rerun there.
+    suites = collect(SUREFIRE).facts["suites"]
+    assert suites == {"com.example.tenancy.QuotaTest": {**counts(6, 3, 1, 1, 1),
+                                                        "duration_seconds": 0.015}}
+
+
+def test_surefire_has_no_failures_or_empty_suites() -> None:
+    result = collect(SUREFIRE)
+    assert result.failures == []
+    assert result.facts["empty_suites"] == []
+
+
+def test_surefire_has_no_timestamp() -> None:
+    result = collect(SUREFIRE)
+    assert result.absent["timestamp"] == "no outermost <testsuite> has a timestamp attribute"
+    assert result.observed_at is None
+
+
+def test_flaky_error_counts_passed(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="s"><testcase classname="c" name="a">'
+                           b"<flakyError><stackTrace>x</stackTrace></flakyError>"
+                           b"<flakyError><stackTrace>y</stackTrace></flakyError>"
+                           b"</testcase></testsuite>")
+    assert result.facts["passed"] == 1
+    assert result.warnings == ["report.xml:1: test case 'c::a' passed on a rerun after 2 failed "
+                               "run(s) kept as <flakyFailure> or <flakyError>, so it is counted "
+                               "as passed"]
+
+
+def test_surefire_suite_system_out_ignored(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="s" tests="1"><properties>'
+                           b'<property name="a" value="b"/></properties>'
+                           b'<testcase classname="c" name="a"><skipped message="not on CI"/>'
+                           b"</testcase><system-out><![CDATA[<failure/> printed]]></system-out>"
+                           b"</testsuite>")
+    assert result.facts["classes"] == {"c": counts(1, 0, 0, 0, 1)}
+
+
+# <error> and <failure> outside any test case
+
+
+def test_suite_level_error_counts_error(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="db" tests="2"><error message="fixture '
+                           b'failed"/><testcase classname="c" name="a"/>'
+                           b'<testcase classname="c" name="b"/></testsuite>')
+    assert result.facts["tests"] == 3
+    assert result.facts["errors"] == 1
+    assert result.facts["passed"] == 2
+    assert result.facts["failing_cases"] == [
+        {"test": "db", "outcome": "error", "suite_path": ["db"], "report": "report.xml"},
+    ]
+
+
+def test_suite_level_error_warns(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="db"><error/><failure/>'
+                           b'<testcase name="a"/></testsuite>')
+    assert result.facts["errors"] == 1
+    assert result.warnings == ["report.xml:1: suite 'db' contains <error> and <failure> outside "
+                               "any test case, so it is counted as one test case named after "
+                               "the suite, with outcome error"]
+
+
+def test_suite_level_failure_without_cases_fails(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuites><testsuite name="db" tests="0">\n'
+                           b'<failure message="setup failed"/></testsuite></testsuites>')
+    assert result.facts["errors"] == 1
+    assert result.facts["empty_suites"] == ["db"]
+    assert result.failures == [
+        "report.xml:1: suite db: no tests ran (<failure> outside any test case)",
+        "no test cases in report.xml",
+    ]
+
+
+def test_suite_level_error_nested_suite_path(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuites><testsuite name="a"><testsuite name="b">'
+                           b'<error/><testcase name="t"/></testsuite></testsuite></testsuites>')
+    assert result.facts["suites"]["a"]["errors"] == 1
+    assert result.facts["failing_cases"][0]["suite_path"] == ["a", "b"]
+
+
+def test_suite_level_error_outside_select_left_out(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuites><testsuite name="a"><error/>'
+                           b'<testcase name="t"/></testsuite><testsuite name="b">'
+                           b'<testcase name="u"/></testsuite></testsuites>', select="b")
+    assert result.facts["errors"] == 0
+    assert result.warnings == []
+
+
+def test_error_inside_properties_not_suite_level(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="s"><properties><error/></properties>'
+                           b'<testcase name="a"/></testsuite>')
+    assert result.facts["errors"] == 0
+
+
+def test_error_under_testsuites_root_ignored(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuites><error/><testsuite name="s">'
+                           b'<testcase name="a"/></testsuite></testsuites>')
+    assert result.facts["errors"] == 0
+
+
+# Control characters that make the XML invalid
+
+
+def test_escape_character_in_failure_text_located(tmp_path: Path) -> None:
+    error = reject(tmp_path, b'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="s">\n'
+                   b'  <testcase name="a"><failure>\x1b[31mexpected 2\x1b[0m</failure>'
+                   b"</testcase>\n</testsuite>\n")
+    assert error.reason == ("invalid XML: not well-formed (invalid token): control character "
+                            "U+001B is not allowed in XML 1.0 (ANSI colour codes copied from a "
+                            "terminal are a common source)")
+    assert error.location == "3:31"
+
+
+def test_escape_character_in_message_attribute_located(tmp_path: Path) -> None:
+    error = reject(tmp_path, b'<testsuite name="s">\n<testcase name="a">\n'
+                   b'<failure message="\x1b[1mboom"/></testcase></testsuite>')
+    assert error.location == "3:19"
+    assert "U+001B" in error.reason
+
+
+def test_escape_character_column_counts_characters(tmp_path: Path) -> None:
+    error = reject(tmp_path, '<testsuite name="s">\n<testcase name="ünï\x1b"/></testsuite>'
+                   .encode())
+    assert error.location == "2:20"
+    assert "U+001B" in error.reason
+
+
+def test_escape_character_reference_rejected(tmp_path: Path) -> None:
+    error = reject(tmp_path, b'<testsuite name="s">\n<testcase name="a"><failure>&#27;[31m'
+                   b"</failure></testcase></testsuite>")
+    assert error.reason == ("invalid XML: reference to invalid character number: character "
+                            "reference &#27; names U+001B, a control character that XML 1.0 "
+                            "does not allow even as a reference")
+    assert error.location == "2:29"
+
+
+def test_hex_character_reference_rejected(tmp_path: Path) -> None:
+    error = reject(tmp_path, b'<testsuite name="s"><testcase name="&#x1B;"/></testsuite>')
+    assert "&#x1B; names U+001B" in error.reason
+
+
+def test_allowed_character_references_parse(tmp_path: Path) -> None:
+    result = collect_bytes(tmp_path, b'<testsuite name="s"><testcase name="a&#9;&#10;b">'
+                           b"<failure>&#13;</failure></testcase></testsuite>")
+    assert result.facts["failing_tests"] == ["a\t\nb"]
+
+
+def test_escape_character_report_is_collector_error(tmp_path: Path) -> None:
+    (tmp_path / "report.xml").write_bytes(b'<testsuite name="s"><testcase name="a">'
+                                          b"<failure>\x1b</failure></testcase></testsuite>")
+    with pytest.raises(CollectorError) as caught:
+        collect("report.xml", workspace=tmp_path)
+    assert str(caught.value).startswith("report.xml:1:")
+

@@ -528,3 +528,217 @@ def test_facts_never_nan(export: Collected, handle_summary: Collected) -> None:
         for value in result.facts.values():
             if isinstance(value, float):
                 assert math.isfinite(value)
+
+
+# k6 v1.5 machine-readable layout (--new-machine-readable-summary)
+#
+# The sample follows what k6 1.5 writes, read from its source (grafana/k6
+# internal/lib/summary/machine_readable.go and machinereadable/types_gen.go,
+# generated from schema 1.0.0 of github.com/grafana/k6-summary): keys in Go
+# struct order, metrics as a list of {contains, name, type, values}, a
+# counter with `count` only, a rate with `matches`, `rate` and `total`, a
+# trend with avg, max, med, min, p(90) and p(95) only, and the checks_*
+# metrics under results.checks. Its numbers are those of the same run as the
+# other k6 samples.
+
+MACHINE_READABLE = "k6-v1.5-machine-readable-summary.json"
+
+
+def machine_readable_document() -> dict[str, Any]:
+    return json.loads((DATA_DIR / MACHINE_READABLE).read_text(encoding="utf-8"))
+
+
+def listed_metric(document: dict[str, Any], name: str) -> dict[str, Any]:
+    for location in (document["results"]["metrics"], document["results"]["checks"]["metrics"]):
+        for entry in location:
+            if entry["name"] == name:
+                return entry
+    raise KeyError(name)
+
+
+@pytest.fixture(scope="module")
+def machine_readable() -> Collected:
+    return collect(MACHINE_READABLE)
+
+
+def test_machine_readable_layout(machine_readable: Collected) -> None:
+    assert machine_readable.facts["layout"] == "machine-readable"
+
+
+def test_machine_readable_same_facts_as_export(
+    machine_readable: Collected, export: Collected
+) -> None:
+    shared = set(machine_readable.facts) - {"layout"}
+    assert shared == {
+        "requests", "requests_per_second", "error_rate_ratio", "failed_requests",
+        "checks_passed", "checks_failed", "avg_ms", "min_ms", "max_ms",
+        "p50_ms", "p90_ms", "p95_ms",
+    }  # fmt: skip
+    for name in sorted(shared):
+        assert machine_readable.facts[name] == export.facts[name], name
+
+
+def test_machine_readable_rate_from_duration(machine_readable: Collected) -> None:
+    # 141 requests over config.duration 20.0506 s, as --summary-export's rate.
+    assert machine_readable.facts["requests_per_second"] == 141 / 20.0506
+    assert machine_readable.facts["requests_per_second"] == 7.032208512463468
+
+
+def test_machine_readable_failures_from_matches(machine_readable: Collected) -> None:
+    assert machine_readable.facts["failed_requests"] == 10
+    assert type(machine_readable.facts["failed_requests"]) is int
+
+
+def test_machine_readable_checks(machine_readable: Collected) -> None:
+    assert machine_readable.facts["checks_passed"] == 182
+    assert machine_readable.facts["checks_failed"] == 6
+
+
+def test_machine_readable_no_p99(machine_readable: Collected) -> None:
+    assert "p99_ms" not in machine_readable.facts
+    assert machine_readable.absent["p99_ms"] == (
+        "p(99) not present for http_req_duration; available: avg, max, med, min, p(90), p(95)"
+    )
+
+
+def test_machine_readable_thresholds_absent(machine_readable: Collected) -> None:
+    reason = "the machine-readable summary records no thresholds"
+    assert machine_readable.absent["thresholds"] == reason
+    assert machine_readable.absent["thresholds_failed"] == reason
+    assert machine_readable.absent["all_thresholds_passed"] == reason
+    assert "thresholds" not in machine_readable.facts
+
+
+def test_machine_readable_observed_at(machine_readable: Collected) -> None:
+    assert machine_readable.observed_at == datetime(2026, 12, 4, 20, 0, 20, 187365, tzinfo=UTC)
+
+
+def test_machine_readable_nothing_to_warn(machine_readable: Collected) -> None:
+    assert machine_readable.warnings == []
+    assert machine_readable.failures == []
+
+
+def test_machine_readable_facts_declared(machine_readable: Collected) -> None:
+    assert set(machine_readable.facts) <= set(K6Summary.fact_names())
+
+
+def test_machine_readable_submetric() -> None:
+    result = collect(MACHINE_READABLE, metric="http_req_duration{name:POST /api/orders}")
+    assert result.facts["p95_ms"] == 90.50379513882575
+    assert result.facts["p50_ms"] == 46.46197879419275
+
+
+def test_machine_readable_schema_names(tmp_path: Path) -> None:
+    # The k6-summary schema names a rate's true samples `passes`, gives a
+    # counter its `rate` and a trend any p(N).
+    document = machine_readable_document()
+    failed = listed_metric(document, "http_req_failed")
+    failed["values"] = {"rate": 0.07092198581560284, "passes": 10, "fails": 131}
+    listed_metric(document, "http_reqs")["values"]["rate"] = 7.5
+    listed_metric(document, "http_req_duration")["values"]["p(99)"] = 96.98411832017293
+    listed_metric(document, "checks_succeeded")["values"] = {"rate": 1, "passes": 188, "fails": 0}
+    result = collect_text(tmp_path, json.dumps(document))
+    assert result.facts["failed_requests"] == 10
+    assert result.facts["requests_per_second"] == 7.5
+    assert result.facts["p99_ms"] == 96.98411832017293
+    assert result.facts["checks_passed"] == 188
+
+
+def test_machine_readable_zero_duration(tmp_path: Path) -> None:
+    document = machine_readable_document()
+    document["config"]["duration"] = 0
+    result = collect_text(tmp_path, json.dumps(document))
+    assert "requests_per_second" not in result.facts
+    assert result.absent["requests_per_second"] == (
+        "config.duration is 0, so the request rate is undefined"
+    )
+
+
+def test_machine_readable_without_checks(tmp_path: Path) -> None:
+    document = machine_readable_document()
+    del document["results"]["checks"]
+    result = collect_text(tmp_path, json.dumps(document))
+    assert result.absent["checks_passed"] == "no checks_succeeded metric in the file"
+    assert result.absent["checks_failed"] == "no checks_failed metric in the file"
+
+
+def test_machine_readable_newer_schema_warns(tmp_path: Path) -> None:
+    document = machine_readable_document()
+    document["version"] = "2.0.0"
+    result = collect_text(tmp_path, json.dumps(document))
+    assert result.facts["requests"] == 141
+    assert result.warnings == [
+        "machine-readable summary schema 2.0.0 is not version 1.x; "
+        "its metrics were read as version 1.0.0 lays them out"
+    ]
+
+
+def test_machine_readable_broken_metrics_object(tmp_path: Path) -> None:
+    document = machine_readable_document()
+    document["results"]["metrics"] = {"http_reqs": {}}
+    error = collect_error(tmp_path, json.dumps(document))
+    assert error.location == "results.metrics"
+    assert error.reason == "expected a JSON array, found a JSON object"
+
+
+def test_machine_readable_broken_metrics_empty(tmp_path: Path) -> None:
+    document = machine_readable_document()
+    document["results"]["metrics"] = []
+    error = collect_error(tmp_path, json.dumps(document))
+    assert error.location == "results.metrics"
+
+
+def test_machine_readable_broken_metric_name(tmp_path: Path) -> None:
+    document = machine_readable_document()
+    del document["results"]["metrics"][0]["name"]
+    error = collect_error(tmp_path, json.dumps(document))
+    assert error.location == "results.metrics[0].name"
+    assert error.reason == "expected a metric name, found null"
+
+
+def test_machine_readable_broken_duplicate_metric(tmp_path: Path) -> None:
+    document = machine_readable_document()
+    document["results"]["metrics"].append(document["results"]["metrics"][0])
+    error = collect_error(tmp_path, json.dumps(document))
+    assert error.location == "results.metrics[18]"
+    assert error.reason == (
+        "metric http_req_blocked appears twice (also at results.metrics[0].values)"
+    )
+
+
+def test_machine_readable_broken_count_string(tmp_path: Path) -> None:
+    document = machine_readable_document()
+    listed_metric(document, "http_reqs")["values"]["count"] = "141"
+    error = collect_error(tmp_path, json.dumps(document))
+    assert error.location == "results.metrics[10].values.count"
+    assert error.reason == 'expected a number, found a string ("141")'
+
+
+def test_machine_readable_broken_matches_fraction(tmp_path: Path) -> None:
+    document = machine_readable_document()
+    listed_metric(document, "http_req_failed")["values"]["matches"] = 1.5
+    error = collect_error(tmp_path, json.dumps(document))
+    assert error.location == "results.metrics[5].values.matches"
+
+
+def test_machine_readable_broken_version(tmp_path: Path) -> None:
+    document = machine_readable_document()
+    document["version"] = 1
+    error = collect_error(tmp_path, json.dumps(document))
+    assert error.location == "version"
+    assert error.reason == "expected the schema version as a string, found the number 1"
+
+
+def test_machine_readable_broken_generated_at(tmp_path: Path) -> None:
+    document = machine_readable_document()
+    document["metadata"]["generatedAt"] = "yesterday"
+    error = collect_error(tmp_path, json.dumps(document))
+    assert error.location == "metadata.generatedAt"
+    assert error.reason == "not an RFC 3339 timestamp: 'yesterday'"
+
+
+def test_machine_readable_broken_duration(tmp_path: Path) -> None:
+    document = machine_readable_document()
+    document["config"]["duration"] = -1
+    error = collect_error(tmp_path, json.dumps(document))
+    assert error.location == "config.duration"

@@ -1,22 +1,22 @@
 """Collector for Apache JMeter result files (JTL), tested with those of JMeter 2.13.
 
-JMeter writes one of two layouts, and the first byte that is not white space
-tells them apart (`<` for XML):
+JMeter writes one of two layouts. A file whose first character that is not
+white space is `<` is read as XML, and any other file as CSV:
 
 * CSV: a header row names the columns, which may come in any order and
   subset. `timeStamp`, `elapsed` and `success` are required, `label` and
   `responseCode` are read when present, and every other column is ignored.
-  Rows are parsed with the csv module, so quoted fields may hold commas and
-  line breaks (JMeter quotes a `failureMessage` that contains either).
+  Rows are parsed with the csv module, so quoted fields may contain commas
+  and line breaks (JMeter quotes a `failureMessage` that contains either).
 * XML: a `<testResults>` root whose `<httpSample>` and `<sample>` children are
   the samples, with the attributes `t` (elapsed), `ts` (timestamp), `s`
   (success), `lb` (label) and `rc` (response code). A sample nested inside
   another (a redirect, an embedded resource, a child of a transaction) is
   part of its parent's time and is not counted as a request of its own.
 
-Every CSV row and every top-level XML sample is one request. A transaction
-controller's own samples therefore count too; the `label` parameter selects
-the labels to count. Times are whole milliseconds, and timestamps are
+Every CSV row and every top-level XML sample is one request, so a
+transaction controller's own samples count too, unless the `label` parameter
+leaves their labels out. Times are whole milliseconds, and timestamps are
 milliseconds since the Unix epoch. A glob in `path` merges several files.
 
 A sample's timestamp is read as its start. JMeter writes the start when
@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 from xml.sax import SAXException, SAXParseException
 from xml.sax.handler import ContentHandler
@@ -105,7 +104,7 @@ class _Sample:
 
 @dataclass(frozen=True)
 class _Place:
-    """Where a value sits: the file, and its line or line:column."""
+    """Location of a value: the file, and its line or line:column."""
 
     path: str
     location: str | None
@@ -181,9 +180,11 @@ class JMeterJtl(Collector):
         if params.label is not None:
             if labels_missing is not None:
                 raise CollectorError(
-                    f"cannot select samples by label: {labels_missing}", path=params.path
+                    f"cannot select samples by label, because {labels_missing}. Remove the "
+                    "`label` parameter or save the label in the JTL file", path=params.path
                 )
-            selected = [s for s in samples if s.label is not None and fnmatchcase(s.label, params.label)]
+            selected = [sample for sample in samples
+                        if sample.label is not None and fnmatchcase(sample.label, params.label)]
             if samples and not selected:
                 failures.append(
                     f"label {params.label!r} matched none of the {len(samples)} samples"
@@ -254,7 +255,7 @@ def _summarise(samples: list[_Sample]) -> tuple[dict[str, Any], dict[str, str], 
     for name, percent in PERCENTILES.items():
         facts[name] = float(percentile(elapsed, percent))
 
-    # NOTE: a file written with sampleresult.timestamp.start=false holds end times, which
+    # NOTE: a file written with sampleresult.timestamp.start=false contains end times, which
     # this cannot detect, so the span below then starts and ends one sample late.
     first_ms = min(sample.start_ms for sample in samples)
     last_ms = max(sample.start_ms + sample.elapsed_ms for sample in samples)
@@ -300,8 +301,9 @@ def _read_file(data: bytes, display: str) -> _FileSamples:
 def _read_csv(text: str, display: str) -> _FileSamples:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header = _read_row(reader, display)
-    if header is None:
-        raise CollectorError(f"file is empty; {_EXPECTED_FILE}", path=display)
+    if not header:
+        raise CollectorError(f"the first line is blank; {_EXPECTED_FILE}", path=display,
+                             location="1")
     column = _column_index(header, display)
     label_at, code_at = column.get("label"), column.get("responseCode")
     found = _FileSamples()
@@ -319,14 +321,14 @@ def _read_csv(text: str, display: str) -> _FileSamples:
             continue  # a blank line
         if row == header:
             raise CollectorError(
-                "the header row appears again, so several JTL files were joined into one; "
-                "pass them separately (`path` may be a glob)",
+                "the header row appears again, so several JTL files were joined into one. "
+                "Pass them separately (`path` may be a glob)",
                 path=display, location=str(line),
             )
         if len(row) != len(header):
             raise CollectorError(
-                f"row has {len(row)} fields but the header has {len(header)}; "
-                "the file may be truncated, or rows and header come from different settings",
+                f"row has {len(row)} fields but the header has {len(header)}, so the file "
+                "may be truncated, or its rows and header were written with different settings",
                 path=display, location=str(line),
             )
         where = _Place(display, str(line))
@@ -353,6 +355,14 @@ def _read_row(reader: Any, display: str) -> list[str] | None:
 
 def _column_index(header: list[str], display: str) -> dict[str, int]:
     """Map each column name to its position, checking that the required columns are there."""
+    expected = ", ".join(REQUIRED_COLUMNS)
+    if WHOLE_NUMBER.fullmatch(header[0].strip()):
+        raise CollectorError(
+            f"the first line is a sample, not a header row, so the columns are unknown "
+            f"(JMeter writes no header when jmeter.save.saveservice.print_field_names=false); "
+            f"expected a header row naming at least {expected}",
+            path=display, location="1",
+        )
     column: dict[str, int] = {}
     for position, name in enumerate(header):
         if name in column:
@@ -363,20 +373,12 @@ def _column_index(header: list[str], display: str) -> dict[str, int]:
     if not missing:
         return column
 
-    expected = ", ".join(REQUIRED_COLUMNS)
-    if WHOLE_NUMBER.fullmatch(header[0].strip()):
-        raise CollectorError(
-            f"the first line is a sample, not a header row, so the columns are unknown "
-            f"(JMeter writes no header when jmeter.save.saveservice.print_field_names=false); "
-            f"expected a header row naming at least {expected}",
-            path=display, location="1",
-        )
     found = ", ".join(header[:30])
-    message = (f"missing required column {', '.join(missing)}; expected at least {expected}, "
-               f"columns found: {found}")
+    message = (f"missing required column {', '.join(missing)}. The header must name at least "
+               f"{expected}, and the columns found are: {found}")
     if len(header) == 1 and any(mark in header[0] for mark in ("\t", ";", "|")):
-        message += ("; the header has no comma, so the file may use another delimiter "
-                    "(jmeter.save.saveservice.default_delimiter), and this collector reads "
+        message += (". The header contains no comma, so the file may use another delimiter "
+                    "(jmeter.save.saveservice.default_delimiter), but this collector reads "
                     "comma-separated files only")
     raise CollectorError(message, path=display, location="1")
 
@@ -384,8 +386,9 @@ def _column_index(header: list[str], display: str) -> dict[str, int]:
 def _milliseconds(text: str, name: str, where: _Place) -> int:
     if WHOLE_NUMBER.fullmatch(text) is None:
         if name in ("timeStamp", "ts"):
-            reason = (f"{name} {text!r} is not milliseconds since the epoch; JMeter writes "
-                      "those unless jmeter.save.saveservice.timestamp_format names a date format")
+            reason = (f"{name} {text!r} is not milliseconds since the epoch. JMeter writes a "
+                      "date when jmeter.save.saveservice.timestamp_format names a date format, "
+                      "so set that property to ms")
         else:
             reason = f"{name} {text!r} is not a whole number of milliseconds"
         raise where.error(reason)
@@ -441,8 +444,8 @@ class _JtlHandler(ContentHandler):
         for attribute in ("t", "ts", "s"):
             value = attrs.get(attribute)
             if value is None:
-                raise where.error(f"<{name}> has no {attribute} attribute; JMeter writes "
-                                "t (elapsed), ts (timestamp) and s (success) on every sample")
+                raise where.error(f"<{name}> has no {attribute} attribute, but JMeter writes "
+                                  "t (elapsed), ts (timestamp) and s (success) on every sample")
             values[attribute] = value
         label, code = attrs.get("lb"), attrs.get("rc")
         self.unlabelled += label is None
@@ -460,9 +463,13 @@ class _JtlHandler(ContentHandler):
 
     def endDocument(self) -> None:  # noqa: N802
         if self.unlabelled:
-            self.found.labels_missing = f"{self.unlabelled} samples in {self.display} have no lb attribute"
+            self.found.labels_missing = (
+                f"{self.unlabelled} samples in {self.display} have no lb attribute"
+            )
         if self.uncoded:
-            self.found.codes_missing = f"{self.uncoded} samples in {self.display} have no rc attribute"
+            self.found.codes_missing = (
+                f"{self.uncoded} samples in {self.display} have no rc attribute"
+            )
 
 
 def _read_xml(data: bytes, display: str) -> _FileSamples:
@@ -475,9 +482,10 @@ def _read_xml(data: bytes, display: str) -> _FileSamples:
         raise CollectorError(f"invalid XML: {exc.getMessage()}", path=display,
                              location=location) from exc
     except DefusedXmlException as exc:
-        raise handler.place().error("XML document type declarations (DTD), entities and "
-                        "external references are rejected because they can expand or fetch "
-                        "content, and JTL files need none of them") from exc
+        raise handler.place().error(
+            "XML document type declarations (DTD), entities and external references are "
+            "rejected because they can expand or fetch content, and JTL files need none of them"
+        ) from exc
     except SAXException as exc:
         raise CollectorError(f"invalid XML: {exc.getMessage()}", path=display) from exc
     return handler.found

@@ -1,12 +1,17 @@
-"""Collector for JUnit XML test reports, tested with those of pytest 9.2.0 and gotestsum 1.8.2.
+"""Collector for JUnit XML test reports, tested with those of pytest 9.2.0, gotestsum 1.8.2,
+jest-junit 17.0.0 and Maven Surefire 3.2.5, and with go-junit-report v2 samples.
 
-Every count comes from the <testcase> elements, never from the `tests`,
+Every count comes from the <testcase> elements, not from the `tests`,
 `failures`, `errors` or `skipped` attributes of a suite, because those can
 disagree with the cases (a case holding both <skipped> and <failure> may be
-counted twice). A case is an error when it contains <error>, skipped when it
-contains <skipped> (with or without <failure>; pytest writes xfail as
-`<skipped type="pytest.xfail">`), failed when it contains <failure>, and
-passed otherwise.
+counted twice, and Surefire 3.2.5 writes the counts of the last rerun only).
+The attributes are read for two checks only: a gap in a suite's counters marks
+jest-junit todo tests, and a <testsuites> root that counts more errors than its
+cases contain fails the control. junit_outcomes contains the outcome rules of a
+case and the shapes that some producers give it: Go packages that ran no test,
+jest-junit todo tests and Surefire flaky tests. An <error> or <failure> directly
+inside a <testsuite> counts as one test case named after the suite, with outcome
+error.
 
 Suites nested inside suites are walked up to MAX_SUITE_DEPTH levels, and a case's suite path
 lists the suite names from the outermost to its own. A glob in `path` merges
@@ -43,6 +48,20 @@ from assay.evidence.collectors.base import (
     relative_name,
     resolve_input,
 )
+from assay.evidence.collectors.junit_outcomes import (
+    CaseRecord,
+    SuiteCounters,
+    Tally,
+    case_label,
+    case_outcome,
+    describe_invalid_character,
+    is_todo_candidate,
+    no_run_failures,
+    no_run_reason,
+    pick_todo_cases,
+    suite_level_warning,
+    uncounted_errors_failure,
+)
 from assay.timeutil import parse_instant
 
 # Real reports nest a few levels (a package, a class, a parametrised group).
@@ -68,46 +87,24 @@ class JUnitParams(CollectorParams):
 
 
 @dataclass
-class _Tally:
-    """Case counts by outcome."""
-
-    tests: int = 0
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-    skipped: int = 0
-
-    def add(self, outcome: str) -> None:
-        self.tests += 1
-        setattr(self, outcome, getattr(self, outcome) + 1)
-
-    def merge(self, other: _Tally) -> None:
-        for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
-
-
-@dataclass
 class _Suite:
     """A <testsuite>. Its tally counts the selected cases at any depth below it."""
 
     path: tuple[str, ...]
     depth: int
     seconds: Decimal | None
-    tally: _Tally = field(default_factory=_Tally)
-    cases: int = 0  # every case at any depth, selected or not
-
-
-@dataclass
-class _Case:
-    """An open <testcase> and the outcome elements found directly inside it."""
-
-    label: str  # "classname::name", or the name alone when there is no classname
-    classname: str
-    file: str | None
-    line: int
-    depth: int
-    seconds: Decimal | None
-    children: set[str] = field(default_factory=set)
+    line: int = 0
+    counters: SuiteCounters | None = None
+    tally: Tally = field(default_factory=Tally)
+    cases: int = 0  # every case at any depth, selected or not, placeholders left out
+    own_cases: int = 0  # cases directly inside, counted like `cases`
+    own_bare_cases: int = 0  # of those, the cases without an outcome element
+    has_child_suites: bool = False
+    # Cases that may be jest-junit todo tests, counted when the suite closes.
+    todo_candidates: list[tuple[CaseRecord, bool]] = field(default_factory=list)
+    # (kind, reason) of each placeholder case that stands for tests that never ran
+    no_run_reasons: list[tuple[str, str]] = field(default_factory=list)
+    suite_level: list[str] = field(default_factory=list)  # <error>/<failure> outside cases
 
 
 class _Results:
@@ -115,10 +112,10 @@ class _Results:
 
     def __init__(self, select: str | None) -> None:
         self.select = select
-        self.tally = _Tally()
+        self.tally = Tally()
         self.suites: dict[str, _Suite] = {}
-        self.classes: dict[str, _Tally] = {}
-        self.files: dict[str, _Tally] = {}
+        self.classes: dict[str, Tally] = {}
+        self.files: dict[str, Tally] = {}
         self.empty_suites: set[str] = set()
         self.failing: list[dict[str, Any]] = []
         self.case_seconds = Decimal(0)
@@ -132,18 +129,19 @@ class _Results:
         pattern = self.select
         return pattern is None or any(fnmatchcase(name, pattern) for name in path)
 
-    def selects_case(self, case: _Case, path: tuple[str, ...]) -> bool:
+    def selects_case(self, case: CaseRecord, path: tuple[str, ...]) -> bool:
         pattern = self.select
         if pattern is None or self.selects_suite(path) or fnmatchcase(case.classname, pattern):
             return True
         return case.file is not None and fnmatchcase(case.file, pattern)
 
-    def count_case(self, case: _Case, outcome: str, path: tuple[str, ...], report: str) -> None:
+    def count_case(self, case: CaseRecord, outcome: str, path: tuple[str, ...],
+                   report: str) -> None:
         self.tally.add(outcome)
         if case.classname:
-            self.classes.setdefault(case.classname, _Tally()).add(outcome)
+            self.classes.setdefault(case.classname, Tally()).add(outcome)
         if case.file:
-            self.files.setdefault(case.file, _Tally()).add(outcome)
+            self.files.setdefault(case.file, Tally()).add(outcome)
         if outcome in ("failed", "errors"):
             kind = "error" if outcome == "errors" else "failed"
             self.failing.append({"test": case.label, "outcome": kind, "suite_path": list(path),
@@ -196,9 +194,11 @@ class _ReportHandler(ContentHandler):
         self.locator: Locator | None = None
         self.depth = 0  # number of open elements
         self.suites: list[_Suite] = []
-        self.case: _Case | None = None
+        self.case: CaseRecord | None = None
         self.skip_depth: int | None = None  # depth of an open element whose subtree is ignored
-        self.cases = 0
+        self.cases = 0  # every case, selected or not, placeholders left out
+        self.error_cases = 0  # cases with outcome error, selected or not
+        self.root_errors: int | None = None  # the `errors` attribute of a <testsuites> root
 
     def setDocumentLocator(self, locator: Locator) -> None:  # noqa: N802 (SAX API name)
         self.locator = locator
@@ -214,23 +214,29 @@ class _ReportHandler(ContentHandler):
         depth = self.depth
         self.depth += 1
         if self.case is not None:
-            if depth == self.case.depth + 1 and name in ("error", "failure", "skipped"):
-                self.case.children.add(name)
+            if depth == self.case.depth + 1:
+                self.case.add_child(name, attrs)
             return
         if self.skip_depth is not None:
             return
         if depth == 0 and name not in ("testsuites", "testsuite"):
             raise self.error(f"root element is <{name}>, expected <testsuites> or <testsuite> "
                              "(a JUnit XML report)")
-        if name not in ("testsuites", "testsuite", "testcase"):
+        if depth == 0 and name == "testsuites":
+            errors = attrs.get("errors", "").strip()
+            self.root_errors = int(errors) if errors.isascii() and errors.isdigit() else None
+        if name in ("error", "failure") and self.suites and depth == self.suites[-1].depth + 1:
+            self.suites[-1].suite_level.append(name)
+            self.skip_depth = depth
+        elif name not in ("testsuites", "testsuite", "testcase"):
             self.skip_depth = depth  # <properties>, <system-out> and the like hold no results
         elif name == "testsuite":
             self.open_suite(attrs, depth)
         elif name == "testcase":
             classname, case_name = attrs.get("classname", ""), attrs.get("name", "")
-            label = f"{classname}::{case_name}" if classname else case_name
-            self.case = _Case(label, classname, attrs.get("file"), self.line(), depth,
-                              self.seconds(attrs, "testcase"))
+            self.case = CaseRecord(case_label(classname, case_name), case_name, classname,
+                                   attrs.get("file"), self.line(), depth,
+                                   self.seconds(attrs, "testcase"), attrs.get("time", "").strip())
 
     def endElement(self, name: str) -> None:  # noqa: N802
         self.depth -= 1
@@ -244,6 +250,7 @@ class _ReportHandler(ContentHandler):
                 self.skip_depth = None
         elif self.suites and depth == self.suites[-1].depth:
             suite = self.suites.pop()
+            self.close_suite(suite)
             if self.suites:
                 self.suites[-1].tally.merge(suite.tally)
                 self.suites[-1].cases += suite.cases
@@ -263,42 +270,82 @@ class _ReportHandler(ContentHandler):
         if len(self.suites) >= MAX_SUITE_DEPTH:
             raise self.error(f"<testsuite> elements nested more than {MAX_SUITE_DEPTH} deep")
         outer = self.suites[-1].path if self.suites else ()
+        if self.suites:
+            self.suites[-1].has_child_suites = True
         timestamp = attrs.get("timestamp", "").strip()
         if timestamp:
             self.results.stamps.append((timestamp, f"{self.display}:{self.line()}"))
             if not self.suites and self.results.timestamp is None:
                 self.results.timestamp = timestamp
         path = (*outer, attrs.get("name", ""))
-        self.suites.append(_Suite(path, depth, self.seconds(attrs, "testsuite")))
+        self.suites.append(_Suite(path, depth, self.seconds(attrs, "testsuite"), self.line(),
+                                  SuiteCounters.parse(attrs)))
 
-    def close_case(self, case: _Case) -> None:
-        self.cases += 1
-        path: tuple[str, ...] = ()
-        if self.suites:
-            self.suites[-1].cases += 1
-            path = self.suites[-1].path
-        if not self.results.selects_case(case, path):
+    def close_case(self, case: CaseRecord) -> None:
+        suite = self.suites[-1] if self.suites else None
+        path = suite.path if suite else ()
+        if "error" in case.children:
+            self.error_cases += 1
+        reason = no_run_reason(case)
+        if reason is not None and suite is not None:
+            suite.no_run_reasons.append(reason)
+        else:
+            self.cases += 1
+            if suite is not None:
+                suite.cases += 1
+                suite.own_cases += 1
+                if not case.children:
+                    suite.own_bare_cases += 1
+        selected = self.results.selects_case(case, path)
+        if suite is not None and reason is None and is_todo_candidate(case):
+            suite.todo_candidates.append((case, selected))
             return
-        outcome = self.outcome(case)
-        self.results.count_case(case, outcome, path, self.display)
-        if self.suites:
-            self.suites[-1].tally.add(outcome)
+        if selected:
+            where = f"{self.display}:{case.line}: test case {case.label!r}"
+            self.count(case, case_outcome(case, where, self.results.warnings), suite)
 
-    def outcome(self, case: _Case) -> str:
-        found = case.children
-        where = f"{self.display}:{case.line}: test case {case.label!r}"
-        if "error" in found:
-            if "skipped" in found:
-                self.results.warnings.append(f"{where} contains both <skipped> and <error>, "
-                                             "so it is counted as an error")
-            return "errors"
-        if "skipped" in found:
-            if "failure" in found:
-                self.results.warnings.append(f"{where} contains both <skipped> and <failure>, "
-                                             "so it is counted as skipped, not as failed "
-                                             "or passed")
-            return "skipped"
-        return "failed" if "failure" in found else "passed"
+    def count(self, case: CaseRecord, outcome: str, suite: _Suite | None) -> None:
+        self.results.count_case(case, outcome, suite.path if suite else (), self.display)
+        if suite is not None:
+            suite.tally.add(outcome)
+
+    def close_suite(self, suite: _Suite) -> None:
+        """Count the cases a suite's end decides: jest-junit todo tests and suite-level errors."""
+        todo = self.todo_cases(suite)
+        for case, selected in suite.todo_candidates:
+            if selected:
+                self.count(case, "skipped" if case in todo else "passed", suite)
+
+        self.error_cases += bool(suite.suite_level)
+        if not self.results.selects_suite(suite.path):
+            return
+        place = f"{self.display}:{suite.line}"
+        if suite.suite_level:
+            self.results.warnings.append(suite_level_warning(place, suite.path[-1],
+                                                             suite.suite_level))
+            synthetic = CaseRecord(suite.path[-1], suite.path[-1], "", None, suite.line,
+                                   suite.depth, None, "")
+            self.count(synthetic, "errors", suite)
+        if suite.cases == 0:
+            self.results.failures.extend(no_run_failures(place, suite.path[-1],
+                                                         suite.no_run_reasons,
+                                                         suite.suite_level))
+
+    def todo_cases(self, suite: _Suite) -> list[CaseRecord]:
+        candidates = [case for case, _ in suite.todo_candidates]
+        if not any(selected for _, selected in suite.todo_candidates):
+            return []  # covers a suite without candidates too
+        if suite.has_child_suites or suite.counters is None:
+            return []
+        place = f"{self.display}:{suite.line}: suite {suite.path[-1]!r}"
+        return pick_todo_cases(place, suite.counters, suite.own_cases, suite.own_bare_cases,
+                               candidates, self.results.warnings)
+
+    def check_root_errors(self) -> None:
+        """Fail when the <testsuites> root counts errors that no test case contains."""
+        if self.root_errors is not None and self.root_errors > self.error_cases:
+            self.results.failures.append(
+                uncounted_errors_failure(self.display, self.root_errors, self.error_cases))
 
 
 def _parse_report(data: bytes, handler: _ReportHandler, display: str) -> None:
@@ -308,9 +355,12 @@ def _parse_report(data: bytes, handler: _ReportHandler, display: str) -> None:
         defusedxml.sax.parseString(data, handler, forbid_dtd=True, forbid_entities=True,
                                    forbid_external=True)
     except SAXParseException as exc:
-        location = f"{exc.getLineNumber()}:{exc.getColumnNumber() + 1}"
-        raise CollectorError(f"invalid XML: {exc.getMessage()}", path=display,
-                             location=location) from exc
+        line, column = exc.getLineNumber() or 0, exc.getColumnNumber() or 0
+        message = f"invalid XML: {exc.getMessage()}"
+        character = describe_invalid_character(data, line, column)
+        if character is not None:
+            message += f": {character}"
+        raise CollectorError(message, path=display, location=f"{line}:{column + 1}") from exc
     except DefusedXmlException as exc:
         raise handler.error("XML document type declarations (DTD), entities and external "
                             "references are rejected because they can expand or fetch "
@@ -334,13 +384,18 @@ class JUnit(Collector):
     summary = "Read JUnit XML test reports and count their test cases by outcome."
     Params = JUnitParams
     facts = (
-        _count_fact("tests", "Selected test cases (only those matching `select`, if given)."),
-        _count_fact("passed", "Selected cases with no <error>, <failure> or <skipped>."),
+        _count_fact("tests", "Selected test cases (only those matching `select`, if given), "
+                    "plus one per suite with <error> or <failure> outside any test case."),
+        _count_fact("passed", "Selected cases with no <error>, <failure> or <skipped>, "
+                    "Surefire's flaky cases (passed on a rerun) included."),
         _count_fact("failed", "Selected cases with <failure> and neither <error> nor <skipped>."),
-        _count_fact("errors", "Selected cases with <error> (pytest: a setup or teardown error)."),
-        _count_fact("skipped", "Selected cases with <skipped> and no <error>, xfail included."),
+        _count_fact("errors", "Selected cases with <error> (pytest: a setup or teardown error), "
+                    "and one per suite with <error> or <failure> outside any test case."),
+        _count_fact("skipped", "Selected cases with <skipped> and no <error>, xfail and "
+                    "jest-junit test.todo included."),
         Fact(name="failing_tests", type="list", description='Sorted "classname::name" (the '
-             "name alone when a case has no classname) of every failed or errored case."),
+             "name alone when a case has no classname or the same one) of every failed or "
+             "errored case."),
         Fact(name="failing_cases", type="list", description="The failed and errored cases, "
              'sorted like failing_tests, as {test, outcome ("failed" or "error"), suite_path '
              "(suite names, outermost first), report (the input file)}."),
@@ -352,8 +407,10 @@ class JUnit(Collector):
              "the suite's own time attribute in seconds, or null when it has none."),
         _map_fact("classes", "classname"),
         _map_fact("files", "the `file` attribute (cases without one are left out)"),
-        Fact(name="empty_suites", type="list", description="Sorted paths of the suites with "
-             "no test case at any depth, which is how a package that failed to build shows."),
+        Fact(name="empty_suites", type="list", description="Sorted paths of the suites in "
+             "which no test ran: no test case at any depth, or only the placeholder cases that "
+             "go-junit-report and gotestsum write for a Go package that failed to build and "
+             "jest-junit for a test file that failed to run."),
         Fact(name="duration_seconds", type="number", unit="s", description="Sum of the time "
              "attributes of the selected cases that have one. Absent when none has."),
         Fact(name="timestamp", type="str", description="The timestamp attribute of the first "
@@ -369,6 +426,7 @@ class JUnit(Collector):
             display = relative_name(context.workspace, file)
             handler = _ReportHandler(results, display)
             _parse_report(read_input_bytes(file, display), handler, display)
+            handler.check_root_errors()
             all_cases += handler.cases
             if handler.cases == 0:
                 results.failures.append(f"no test cases in {display}")

@@ -1,6 +1,6 @@
 """Collector for k6 end-of-test summaries written as JSON.
 
-Two layouts are recognised by their shape:
+Three layouts are recognised by their shape:
 
 * `k6 run --summary-export=FILE` ("summary-export") writes each
   `metrics.<name>` with its statistics directly (`avg`, `med`, `p(95)`,
@@ -9,8 +9,17 @@ Two layouts are recognised by their shape:
 * `JSON.stringify(data)` inside `handleSummary(data)` ("handleSummary") writes
   each `metrics.<name>` as `{type, contains, values: {...}, thresholds:
   {expression: {ok: bool}}}`, in which `ok: true` means the threshold passed.
+* k6 v1.5 and later with `--new-machine-readable-summary` (or
+  K6_NEW_MACHINE_READABLE_SUMMARY) write the "machine-readable" layout
+  through both routes: `{version, metadata: {generatedAt, k6Version}, config:
+  {execution, script, duration}, results: {metrics: [{name, type, contains,
+  values}], checks: {metrics: [...], results: [...]}}}`, whose JSON schema
+  version 1.0.0 is in github.com/grafana/k6-summary. k6 1.5 writes only
+  `count` for a counter, and `matches`, `rate` and `total` for a rate, so the
+  request rate is count / config.duration and failures are `matches`. The
+  layout records no thresholds, so the threshold facts are absent.
 
-Both give the same facts. Durations are in milliseconds, the unit k6 uses for
+All give the same facts. Durations are in milliseconds, the unit k6 uses for
 time metrics in both layouts. k6 writes only the percentiles listed in
 `summaryTrendStats`, so a statistic the file lacks is left out of the facts
 and its reason goes to `absent`. It is never set to 0 or estimated. Every
@@ -24,7 +33,8 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -43,6 +53,7 @@ from assay.evidence.collectors.base import (
     relative_name,
     resolve_input,
 )
+from assay.timeutil import parse_instant
 
 # Facts must stay within the integers RFC 8785 canonical JSON represents exactly.
 MAX_SAFE_INTEGER = 2**53
@@ -54,6 +65,10 @@ _EXPECTED_FILE = "pass the JSON written by k6 run --summary-export or by handleS
 
 LAYOUT_EXPORT = "summary-export"
 LAYOUT_HANDLE_SUMMARY = "handleSummary"
+LAYOUT_MACHINE_READABLE = "machine-readable"
+
+# Major version of the machine-readable summary schema this collector reads.
+MACHINE_READABLE_MAJOR = 1
 
 
 class K6SummaryParams(PathParams):
@@ -76,20 +91,38 @@ def _fact(name: str, type_: FactType, unit: str | None, description: str) -> Fac
 
 @dataclass
 class _Metric:
-    """One entry of `metrics`, with its statistics found in either layout."""
+    """One metric of the summary, with its statistics found in any layout."""
 
     values: dict[str, Any]
     location: str
     contains: Any
 
 
+@dataclass
+class _Summary:
+    """What the layouts have in common, read from one summary document."""
+
+    layout: str
+    metrics: dict[str, _Metric]
+    # None when the layout records no thresholds (machine-readable).
+    thresholds: dict[str, bool] | None
+    # Test run duration from config.duration (machine-readable only).
+    duration_seconds: int | float | None = None
+    generated_at: datetime | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
 class K6Summary(Collector):
     name = "k6.summary"
     version = "1"
-    summary = "Read a k6 end-of-test summary (--summary-export or handleSummary JSON)."
+    summary = (
+        "Read a k6 end-of-test summary (--summary-export or handleSummary JSON, "
+        "including the k6 v1.5 machine-readable layout)."
+    )
     Params = K6SummaryParams
     facts = (
-        _fact("layout", "str", None, '"summary-export" or "handleSummary".'),
+        _fact("layout", "str", None,
+              '"summary-export", "handleSummary" or "machine-readable" (k6 v1.5 and later).'),
         _fact("requests", "int", "requests", "HTTP requests made (http_reqs count)."),
         _fact("requests_per_second", "number", "1/s",
               "HTTP requests per second over the whole run (http_reqs rate)."),
@@ -129,34 +162,72 @@ class K6Summary(Collector):
         document = _parse_json(read_input_bytes(file, display), display)
 
         try:
-            layout, metrics, thresholds = _read_layout(document)
-            facts: dict[str, Any] = {"layout": layout}
+            summary = _read_layout(document)
+            facts: dict[str, Any] = {"layout": summary.layout}
             absent: dict[str, str] = {}
-            warnings: list[str] = []
-            reader = _FactReader(metrics, facts, absent)
+            warnings: list[str] = list(summary.warnings)
+            reader = _FactReader(summary.metrics, facts, absent)
             reader.read("requests", "http_reqs", "count", _count)
-            reader.read("requests_per_second", "http_reqs", "rate", partial(_number, low=0))
-            rate_key = "value" if layout == LAYOUT_EXPORT else "rate"
-            reader.read(
-                "error_rate_ratio", "http_req_failed", rate_key, partial(_number, low=0, high=1)
-            )
-            reader.read("failed_requests", "http_req_failed", "passes", _count)
-            reader.read("checks_passed", "checks", "passes", _count)
-            reader.read("checks_failed", "checks", "fails", _count)
+            if summary.layout == LAYOUT_MACHINE_READABLE:
+                _read_machine_readable(reader, summary)
+            else:
+                reader.read(
+                    "requests_per_second", "http_reqs", "rate", partial(_number, low=0)
+                )
+                rate_key = "value" if summary.layout == LAYOUT_EXPORT else "rate"
+                reader.read(
+                    "error_rate_ratio", "http_req_failed", rate_key,
+                    partial(_number, low=0, high=1),
+                )
+                reader.read("failed_requests", "http_req_failed", "passes", _count)
+                reader.read("checks_passed", "checks", "passes", _count)
+                reader.read("checks_failed", "checks", "fails", _count)
             reader.read_trend(params.metric, warnings)
         except CollectorError as exc:
             # _read_layout and _FactReader raise without a path, because only collect() has it.
             raise CollectorError(exc.reason, path=display, location=exc.location) from exc
 
-        facts["thresholds"] = thresholds
-        facts["thresholds_failed"] = sorted(key for key, ok in thresholds.items() if not ok)
-        if thresholds:
-            facts["all_thresholds_passed"] = all(thresholds.values())
+        thresholds = summary.thresholds
+        if thresholds is None:
+            reason = "the machine-readable summary records no thresholds"
+            for name in ("thresholds", "thresholds_failed", "all_thresholds_passed"):
+                absent[name] = reason
         else:
-            absent["all_thresholds_passed"] = "the file defines no thresholds"
+            facts["thresholds"] = thresholds
+            facts["thresholds_failed"] = sorted(key for key, ok in thresholds.items() if not ok)
+            if thresholds:
+                facts["all_thresholds_passed"] = all(thresholds.values())
+            else:
+                absent["all_thresholds_passed"] = "the file defines no thresholds"
         return Collected(
-            facts=facts, artifacts=[file], observed_at=None, absent=absent, warnings=warnings
+            facts=facts, artifacts=[file], observed_at=summary.generated_at, absent=absent,
+            warnings=warnings,
         )
+
+
+def _read_machine_readable(reader: _FactReader, summary: _Summary) -> None:
+    """Read the request rate, failures and checks, whose statistics this layout names apart.
+
+    k6 1.5 writes `matches` for a rate metric's true samples, and the schema at
+    github.com/grafana/k6-summary names them `passes`, so either is read.
+    """
+    http_reqs = summary.metrics.get("http_reqs")
+    if http_reqs is not None and "rate" not in http_reqs.values and "count" in http_reqs.values:
+        count = _count(http_reqs.values["count"], f"{http_reqs.location}.count")
+        if summary.duration_seconds:
+            reader.facts["requests_per_second"] = count / summary.duration_seconds
+        else:
+            reader.absent["requests_per_second"] = (
+                "config.duration is 0, so the request rate is undefined"
+            )
+    else:
+        reader.read("requests_per_second", "http_reqs", "rate", partial(_number, low=0))
+    reader.read(
+        "error_rate_ratio", "http_req_failed", "rate", partial(_number, low=0, high=1)
+    )
+    reader.read("failed_requests", "http_req_failed", ("matches", "passes"), _count)
+    reader.read("checks_passed", "checks_succeeded", ("matches", "passes"), _count)
+    reader.read("checks_failed", "checks_failed", ("matches", "passes"), _count)
 
 
 class _FactReader:
@@ -168,16 +239,21 @@ class _FactReader:
         self.absent = absent
 
     def read(
-        self, fact: str, metric_name: str, statistic: str, check: Callable[[Any, str], Any]
+        self, fact: str, metric_name: str, statistic: str | tuple[str, ...],
+        check: Callable[[Any, str], Any],
     ) -> None:
+        """Read one statistic into `fact`; a tuple names alternatives, the first present wins."""
+        names = (statistic,) if isinstance(statistic, str) else statistic
         metric = self.metrics.get(metric_name)
         if metric is None:
             self.absent[fact] = f"no {metric_name} metric in the file"
-        elif statistic not in metric.values:
-            self.absent[fact] = _not_present(statistic, metric_name, metric)
+            return
+        found = next((name for name in names if name in metric.values), None)
+        if found is None:
+            self.absent[fact] = _not_present(" or ".join(names), metric_name, metric)
         else:
-            value = metric.values[statistic]
-            self.facts[fact] = check(value, f"{metric.location}.{statistic}")
+            value = metric.values[found]
+            self.facts[fact] = check(value, f"{metric.location}.{found}")
 
     def read_trend(self, metric_name: str, warnings: list[str]) -> None:
         """Read avg, min, max, med and every p(N) of the chosen trend metric."""
@@ -231,12 +307,14 @@ def _parse_json(data: bytes, display: str) -> Any:
     )
 
 
-def _read_layout(document: Any) -> tuple[str, dict[str, _Metric], dict[str, bool]]:
-    """Detect the layout and return it, the metrics and the threshold results."""
+def _read_layout(document: Any) -> _Summary:
+    """Detect the layout and read its metrics and threshold results."""
     if not isinstance(document, dict):
         raise CollectorError(
             f"expected a k6 summary JSON object, found {_describe(document)}; {_EXPECTED_FILE}"
         )
+    if "metrics" not in document and "results" in document:
+        return _read_machine_readable_layout(document)
     if "metrics" not in document:
         keys = ", ".join(list(document)[:10]) or "none"
         raise CollectorError(
@@ -280,7 +358,77 @@ def _read_layout(document: Any) -> tuple[str, dict[str, _Metric], dict[str, bool
                 else:
                     passed = _boolean(_mapping(result, where).get("ok"), f"{where}.ok")
                 thresholds[f"{name}:{expression}"] = passed
-    return layout, metrics, thresholds
+    return _Summary(layout, metrics, thresholds)
+
+
+def _read_machine_readable_layout(document: dict[str, Any]) -> _Summary:
+    """Read the k6 v1.5 machine-readable layout: metrics as a list under `results`."""
+    summary = _Summary(LAYOUT_MACHINE_READABLE, {}, None)
+    version = document.get("version")
+    if not isinstance(version, str):
+        raise CollectorError(
+            f"expected the schema version as a string, found {_describe(version)}",
+            location="version",
+        )
+    major = version.split(".", 1)[0]
+    if major != str(MACHINE_READABLE_MAJOR):
+        summary.warnings.append(
+            f"machine-readable summary schema {version} is not version "
+            f"{MACHINE_READABLE_MAJOR}.x; its metrics were read as version 1.0.0 lays them out"
+        )
+
+    metadata = _mapping(document.get("metadata"), "metadata")
+    generated_at = metadata.get("generatedAt")
+    if generated_at is not None:
+        if not isinstance(generated_at, str):
+            raise CollectorError(
+                f"expected an RFC 3339 timestamp, found {_describe(generated_at)}",
+                location="metadata.generatedAt",
+            )
+        try:
+            summary.generated_at = parse_instant(generated_at)
+        except ValueError as exc:
+            raise CollectorError(str(exc), location="metadata.generatedAt") from exc
+
+    config = _mapping(document.get("config"), "config")
+    if "duration" in config:
+        summary.duration_seconds = _number(config["duration"], "config.duration", low=0)
+
+    results = _mapping(document["results"], "results")
+    entries = _list(results.get("metrics"), "results.metrics")
+    if not entries:
+        raise CollectorError(
+            "'results.metrics' contains no metrics, so the file has no k6 results",
+            location="results.metrics",
+        )
+    _add_listed_metrics(summary.metrics, entries, "results.metrics")
+    if "checks" in results:
+        checks = _mapping(results["checks"], "results.checks")
+        if "metrics" in checks:
+            listed = _list(checks["metrics"], "results.checks.metrics")
+            _add_listed_metrics(summary.metrics, listed, "results.checks.metrics")
+    return summary
+
+
+def _add_listed_metrics(
+    metrics: dict[str, _Metric], entries: list[Any], location: str
+) -> None:
+    """Add metrics written as a list of {name, type, contains, values} objects."""
+    for index, entry in enumerate(entries):
+        where = f"{location}[{index}]"
+        entry = _mapping(entry, where)
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            raise CollectorError(
+                f"expected a metric name, found {_describe(name)}", location=f"{where}.name"
+            )
+        if name in metrics:
+            raise CollectorError(
+                f"metric {name} appears twice (also at {metrics[name].location})",
+                location=where,
+            )
+        values = _mapping(entry.get("values"), f"{where}.values")
+        metrics[name] = _Metric(values, f"{where}.values", entry.get("contains"))
 
 
 def _describe(value: Any) -> str:
@@ -298,6 +446,12 @@ def _describe(value: Any) -> str:
 def _mapping(value: Any, location: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise CollectorError(f"expected a JSON object, found {_describe(value)}", location=location)
+    return value
+
+
+def _list(value: Any, location: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise CollectorError(f"expected a JSON array, found {_describe(value)}", location=location)
     return value
 
 

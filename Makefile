@@ -4,10 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR := build/demo
-# The fixtures in examples/platform/inputs describe 2026-12-04 between 19:19
-# and 20:01 UTC; pinning the clock keeps every age, and so every status, the
+# The inputs in examples/platform describe 2026-12-04 between 19:19
+# and 21:03 UTC; pinning the clock keeps every age, and so every status, the
 # same on any day.
-DEMO_NOW := 2026-12-04T20:15:00Z
+DEMO_NOW := 2026-12-04T21:15:00Z
 
 .PHONY: demo test clean
 

@@ -107,8 +107,10 @@ def generate(path: Path, size_bytes: int) -> tuple[int, int]:
                 chunk.append(_point("vus", clock, 4, "{}"))
                 chunk.append(_point("vus_max", clock, 4, "{}"))
                 next_second += 1_000_000_000
-            scenario = "ramp_up" if iteration % 5 else "steady"
-            group = f"::browse-{iteration % 7}"
+            scenario = "ramp" if iteration % 5 else "soak"
+            group = f"::g{iteration % 7}"
+            plain = f'{{"group":"{group}","scenario":"{scenario}"}}'
+            scenario_only = f'{{"scenario":"{scenario}"}}'
             iteration_start = clock
             for name in NAMES:
                 clock += 1_000_000 + int(uniform() * 9_000_000)
@@ -117,7 +119,7 @@ def generate(path: Path, size_bytes: int) -> tuple[int, int]:
                 method, _, route = name.partition(" ")
                 tags = (
                     f'{{"expected_response":"{"false" if failed else "true"}","group":"{group}",'
-                    f'"method":"{method}","name":"{name}","proto":"HTTP/1.1",'
+                    f'"method":"{method}","name":"{name}",'
                     f'"scenario":"{scenario}","status":"{status}",'
                     f'"url":"http://127.0.0.1:18080{route}"}}'
                 )
@@ -127,16 +129,18 @@ def generate(path: Path, size_bytes: int) -> tuple[int, int]:
                     value = duration if metric == "http_req_duration" else duration * uniform() / 4
                     chunk.append(_point(metric, clock, repr(value), tags))
                 chunk.append(_point("http_req_failed", clock, failed, tags))
-                check_tags = f'{{"check":"status is {STATUS[name]}","group":"{group}","scenario":"{scenario}"}}'
+                check_tags = f'{{"check":"status is {STATUS[name]}",{plain[1:]}'
                 chunk.append(_point("checks", clock, 0 if failed else 1, check_tags))
                 if name == "POST /api/orders" and not failed:
-                    chunk.append(_point("orders_created", clock, 1, f'{{"group":"{group}","scenario":"{scenario}"}}'))
-            plain = f'{{"group":"{group}","scenario":"{scenario}"}}'
-            chunk.append(_point("group_duration", clock, repr((clock - iteration_start) / 1e6), plain))
-            chunk.append(_point("data_sent", clock, 180 + int(uniform() * 200), f'{{"scenario":"{scenario}"}}'))
-            chunk.append(_point("data_received", clock, 900 + int(uniform() * 4000), f'{{"scenario":"{scenario}"}}'))
-            chunk.append(_point("iteration_duration", clock, repr((clock - iteration_start) / 1e6), f'{{"scenario":"{scenario}"}}'))
-            chunk.append(_point("iterations", clock, 1, f'{{"scenario":"{scenario}"}}'))
+                    chunk.append(_point("orders_created", clock, 1, plain))
+            elapsed_ms = repr((clock - iteration_start) / 1e6)
+            sent = 180 + int(uniform() * 200)
+            received = 900 + int(uniform() * 4000)
+            chunk.append(_point("group_duration", clock, elapsed_ms, plain))
+            chunk.append(_point("data_sent", clock, sent, scenario_only))
+            chunk.append(_point("data_received", clock, received, scenario_only))
+            chunk.append(_point("iteration_duration", clock, elapsed_ms, scenario_only))
+            chunk.append(_point("iterations", clock, 1, scenario_only))
             text = "".join(chunk)
             out.write(text)
             written += len(text)
@@ -203,7 +207,9 @@ def _measure(kind: str, path: Path) -> dict[str, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024, help="Stream size to write, in MiB.")
-    parser.add_argument("--repeat", type=int, default=2, help="Runs of each kind; the fastest counts.")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="Runs of each kind; the fastest counts."
+    )
     parser.add_argument("--keep", type=Path, help="Write the stream in this folder and keep it.")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()

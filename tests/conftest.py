@@ -16,7 +16,7 @@ EXAMPLE_WORKSPACE = Path(__file__).resolve().parents[1] / "examples" / "platform
 
 # The example inputs describe 2026-12-04 between 19:19 and 20:01 UTC, so
 # judging at this instant gives every control the same status on any day.
-DEMO_NOW = "2026-12-04T20:15:00Z"
+DEMO_NOW = "2026-12-04T21:15:00Z"
 
 # Each variable set to None is removed while a command runs, because it would
 # override an option or a workspace setting that the tests rely on.

@@ -17,11 +17,17 @@ from typer.testing import CliRunner, Result
 from assay import keys
 from assay.cli import app
 
-DEMO_NOW = "2026-12-04T20:15:00Z"
+DEMO_NOW = "2026-12-04T21:15:00Z"
 DEMO_STATUSES = {
+    "AC-01": "pass",
     "BK-01": "pass",
-    "BK-02": "pass",
+    "BK-02": "fail",
     "BK-03": "fail",
+    "BK-04": "pass",
+    "BK-05": "pass",
+    "BK-06": "fail",
+    "DR-01": "pass",
+    "DR-02": "pass",
     "ISO-01": "fail",
     "ISO-02": "fail",
     "ISO-03": "fail",
@@ -29,6 +35,14 @@ DEMO_STATUSES = {
     "LT-01": "pass",
     "LT-02": "fail",
     "LT-03": "fail",
+    "LT-04": "fail",
+    "MEM-01": "fail",
+    "POL-01": "pass",
+    "POL-02": "pass",
+    "POL-03": "fail",
+    "POL-04": "pass",
+    "POL-05": "pass",
+    "RB-01": "pass",
 }
 LOAD_TEST_CONTROLS = ("LT-01", "LT-02", "LT-03")
 ISOLATION_CONTROLS = ("ISO-01", "ISO-02", "ISO-03")
@@ -89,7 +103,7 @@ def test_run_table_shows_readiness(demo_run: tuple[Result, Path]) -> None:
     rows = table_rows(result.stdout, {"Security", "Availability"})
 
     assert "Readiness by Trust Services category" in result.stdout
-    assert rows["Security"] == ["Security", "0 of 1", "0 %", "CC6.1"]
+    assert rows["Security"] == ["Security", "6 of 8", "75 %", "CC5.3, CC6.1"]
     assert rows["Availability"] == ["Availability", "0 of 3", "0 %", "A1.1, A1.2, A1.3"]
 
 
@@ -113,8 +127,9 @@ def test_run_reports_progress_on_stderr(demo_run: tuple[Result, Path]) -> None:
     result, _pack = demo_run
     lines = result.stderr.splitlines()
 
-    assert lines[0] == "[1/10] collecting BK-01"
-    assert "[10/10] collecting LT-03" in lines
+    total = len(DEMO_STATUSES)
+    assert lines[0] == f"[1/{total}] collecting AC-01"
+    assert f"[{total}/{total}] collecting RB-01" in lines
     assert "pack:" not in result.stderr
 
 
@@ -123,9 +138,9 @@ def test_run_honours_assay_now(runner: CliRunner, workspace: Path) -> None:
 
     assert result.exit_code == 0, result.output
     pack = Path((workspace / "reports" / "LATEST").read_text().strip())
-    assert pack.name.startswith("20261204T201500Z-")
+    assert pack.name.startswith("20261204T211500Z-")
     manifest = json.loads((pack / "manifest.json").read_bytes())
-    assert manifest["created_at"] == "2026-12-04T20:15:00.000000Z"
+    assert manifest["created_at"] == "2026-12-04T21:15:00.000000Z"
     assert manifest["statuses"] == DEMO_STATUSES
 
 
@@ -227,7 +242,7 @@ def test_lint_example_exits_0(runner: CliRunner, workspace: Path) -> None:
     result = runner.invoke(app, ["lint", str(workspace)])
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"10 controls OK in {workspace.resolve()}\n"
+    assert result.stdout == f"{len(DEMO_STATUSES)} controls OK in {workspace.resolve()}\n"
     assert not (workspace / "evidence").exists()
 
 

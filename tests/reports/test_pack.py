@@ -30,7 +30,18 @@ TOP_LEVEL_FILES = {
 }
 UNLISTED_FILES = {"SHA256SUMS", "SHA256SUMS.sig", "manifest.sig"}
 # Inputs of the example workspace. The pack stores each one as evidence/sha256/<its SHA-256>.
-EXAMPLE_INPUTS = ("k6-summary.json", "junit-tenant-isolation.xml", "pgbackrest-info.json")
+# Every file in these folders of the example workspace is read by some control.
+EVIDENCE_FOLDERS = ("inputs", "policies", "runbooks")
+
+
+def example_inputs(workspace: Path) -> set[str]:
+    """Return the SHA-256 of every file the example's controls read."""
+    return {
+        hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in EVIDENCE_FOLDERS
+        for path in (workspace / folder).rglob("*")
+        if path.is_file()
+    }
 
 needs_offline_tools = pytest.mark.skipif(
     shutil.which("openssl") is None or shutil.which("sha256sum") is None,
@@ -69,15 +80,11 @@ def test_pack_has_every_file(demo_pack: Path) -> None:
     blobs = {name for name in files if name.startswith("evidence/sha256/")}
 
     assert files - blobs == TOP_LEVEL_FILES
-    assert len(blobs) == len(EXAMPLE_INPUTS)
+    assert len(blobs) == len(example_inputs(demo_pack.parents[1]))
 
 
 def test_pack_stores_each_input_once(demo_pack: Path) -> None:
-    inputs = demo_pack.parents[1] / "inputs"
-    expected = {
-        "evidence/sha256/" + hashlib.sha256((inputs / name).read_bytes()).hexdigest()
-        for name in EXAMPLE_INPUTS
-    }
+    expected = {"evidence/sha256/" + digest for digest in example_inputs(demo_pack.parents[1])}
 
     assert {name for name in pack_files(demo_pack) if name.startswith("evidence/")} == expected
 
@@ -110,11 +117,11 @@ def test_manifest_lists_files_and_run(demo_pack: Path, public_key_path: Path) ->
 
     assert manifest["format"] == "assay-pack"
     assert manifest["format_version"] == 1
-    assert manifest["created_at"] == "2026-12-04T20:15:00.000000Z"
+    assert manifest["created_at"] == "2026-12-04T21:15:00.000000Z"
     assert manifest["scope"] == "production"
     assert manifest["workspace"] == "Example multi-tenant API platform"
     assert manifest["key_id"] == keys.fingerprint(public_key)
-    assert demo_pack.name == f"20261204T201500Z-{manifest['run'][:8]}"
+    assert demo_pack.name == f"20261204T211500Z-{manifest['run'][:8]}"
     listed = {entry["path"]: entry for entry in manifest["files"]}
     assert set(listed) == pack_files(demo_pack) - UNLISTED_FILES - {"manifest.json"}
     for name, entry in listed.items():
@@ -139,7 +146,7 @@ def test_report_pdf_is_pdf(demo_pack: Path) -> None:
 def test_report_md_shows_readiness(demo_pack: Path) -> None:
     report = (demo_pack / "report.md").read_text(encoding="utf-8")
 
-    assert "| Security | 0 of 1 | 0 % | CC6.1 |" in report
+    assert "| Security | 6 of 8 | 75 % | CC5.3, CC6.1 |" in report
     assert "| Availability | 0 of 3 | 0 % | A1.1, A1.2, A1.3 |" in report
     assert "| LT-01 | API latency stays within target under load | A1.1 | **pass** |" in report
     missing_row = "| ISO-04 | Tenant memory is isolated in shared workers | CC6.1 | **missing** |"

@@ -53,7 +53,7 @@ def missing_tools() -> list[str]:
 
 @pytest.fixture(scope="module")
 def drill_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Run the drill once; return the folder with its record and logs."""
+    """Run the drill once and return the folder with its record and logs."""
     missing = missing_tools()
     if missing:
         message = "restore drill needs " + ", ".join(missing)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from assay.cli.common import NowOption, err, fail, out, parse_now_option
@@ -26,7 +27,7 @@ def collectors_list() -> None:
     table.add_column("Reads")
     try:
         for name, cls in collectors.available().items():
-            table.add_row(name, cls.version, cls.summary)
+            table.add_row(escape(name), escape(cls.version), escape(cls.summary))
     except AssayError as exc:
         fail(exc)
     out.print(table)
@@ -52,14 +53,15 @@ def collectors_show(
     for column in ("Name", "Type", "Required", "Description"):
         params.add_column(column)
     for param in info["parameters"]:
-        params.add_row(param["name"], param["type"], "yes" if param["required"] else "no",
-                       param["description"])
+        params.add_row(escape(param["name"]), escape(param["type"]),
+                       "yes" if param["required"] else "no", escape(param["description"]))
     out.print(params)
     facts = Table(title="Facts")
     for column in ("Fact", "Type", "Unit", "Meaning"):
         facts.add_column(column)
     for fact in info["facts"]:
-        facts.add_row(fact["name"], fact["type"], fact["unit"] or "", fact["description"])
+        facts.add_row(escape(fact["name"]), fact["type"], escape(fact["unit"] or ""),
+                      escape(fact["description"]))
     out.print(facts)
 
 

@@ -39,8 +39,9 @@ from assay.evidence.records import (
     GENESIS_PREV,
     ChainError,
     StoredRecord,
-    build_record,
+    build_encoded_record,
     canonical,
+    check_kind,
     check_record,
 )
 from assay.faults import fault_point
@@ -204,12 +205,18 @@ class Ledger:
         self, *, run: str, scope: str, time: str, entries: Sequence[NewRecord]
     ) -> list[StoredRecord]:
         """Append `entries` in one transaction, in order, after the current head."""
-        return self._append(run, scope, time, lambda seq, prev: entries)
+        # Bodies are canonicalised before the write lock is taken, so that
+        # concurrent writers wait only for each other's inserts.
+        encoded = []
+        for entry in entries:
+            check_kind(entry.kind)
+            encoded.append((entry.kind, canonical(entry.body)))
+        return self._append(run, scope, time, lambda seq, prev: encoded)
 
     def checkpoint(self, *, run: str, scope: str, time: str, key: SigningKey) -> StoredRecord:
         """Close `run` with a checkpoint signing the chain head as it is when the lock is held."""
 
-        def build(seq: int, prev: str) -> list[NewRecord]:
+        def build(seq: int, prev: str) -> list[tuple[str, bytes]]:
             fault_point("checkpoint.before_sign")
             message = checkpoint_message(run=run, size=seq, head=prev, key_id=key.key_id)
             body = {
@@ -217,7 +224,7 @@ class Ledger:
                 "signature": base64.b64encode(key.sign(message)).decode(),
             }
             fault_point("checkpoint.after_sign")
-            return [NewRecord("checkpoint", body)]
+            return [("checkpoint", canonical(body))]
 
         return self._append(run, scope, time, build)[-1]
 
@@ -226,22 +233,24 @@ class Ledger:
         run: str,
         scope: str,
         time: str,
-        make: Callable[[int, str], Sequence[NewRecord]],
+        make: Callable[[int, str], Sequence[tuple[str, bytes]]],
     ) -> list[StoredRecord]:
+        # `make` gets the head's seq and hash while the write lock is held and
+        # returns each new record's kind and canonical body bytes.
         stored: list[StoredRecord] = []
         try:
             with self.engine.begin() as connection:
                 self._lock(connection)
                 seq, prev = self._head(connection)
                 rows = []
-                for entry in make(seq, prev):
+                for kind, body_bytes in make(seq, prev):
                     seq += 1
-                    record = build_record(
+                    record = build_encoded_record(
                         seq=seq, prev=prev, time=time, run=run, scope=scope,
-                        kind=entry.kind, body=entry.body,
+                        kind=kind, body_bytes=body_bytes,
                     )
                     stored.append(record)
-                    rows.append(_row(record, run, scope, entry.kind, time, prev))
+                    rows.append(_row(record, run, scope, kind, time, prev))
                     prev = record.hash
                 fault_point("ledger.before_insert")
                 for start in range(0, len(rows), INSERT_BATCH):

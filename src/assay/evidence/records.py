@@ -46,12 +46,16 @@ _encode_string = json.encoder.encode_basestring
 _HEADER_FORMAT = (
     '{"body_sha256":%s,"kind":%s,"prev":%s,"run":%s,"scope":%s,"seq":%d,"time":%s,"v":%d}'
 )
-# A JSON string that canonical() writes unchanged: no quote, backslash or
-# control character, so there is no escape whose form could vary.
+# Headers of the current version whose strings need no escape and whose seq
+# has at most 15 digits, so is below 2**53. Every match is in canonical form,
+# because canonical() writes such strings and integers unchanged.
 _PLAIN_STRING = r'"([^"\\\x00-\x1f]*)"'
-_PLAIN_INTEGER = r"(0|-?[1-9][0-9]{0,15})"
+_SHORT_INTEGER = r"(0|-?[1-9][0-9]{0,14})"
 _CANONICAL_HEADER = re.compile(
-    re.escape(_HEADER_FORMAT).replace("%s", _PLAIN_STRING).replace("%d", _PLAIN_INTEGER)
+    re.escape(_HEADER_FORMAT)
+    .replace("%s", _PLAIN_STRING)
+    .replace("%d", _SHORT_INTEGER, 1)
+    .replace("%d", str(RECORD_VERSION))
 )
 
 
@@ -198,11 +202,25 @@ def build_record(
     *, seq: int, prev: str, time: str, run: str, scope: str, kind: str, body: dict[str, Any]
 ) -> StoredRecord:
     """Canonicalise a new record and compute its hash."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown record kind {kind!r}")
-    body_bytes = canonical(body)
+    check_kind(kind)
+    return build_encoded_record(
+        seq=seq, prev=prev, time=time, run=run, scope=scope, kind=kind, body_bytes=canonical(body)
+    )
+
+
+def build_encoded_record(
+    *, seq: int, prev: str, time: str, run: str, scope: str, kind: str, body_bytes: bytes
+) -> StoredRecord:
+    """Build a new record around a body already in canonical form, and compute its hash."""
+    check_kind(kind)
     header_bytes = _header_bytes(seq, prev, time, run, scope, kind, sha256_hex(body_bytes))
     return StoredRecord(seq=seq, header=header_bytes, body=body_bytes, hash=record_hash(header_bytes))
+
+
+def check_kind(kind: str) -> None:
+    """Raise ValueError unless `kind` is a record kind."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown record kind {kind!r}")
 
 
 def _header_bytes(
@@ -272,10 +290,8 @@ def check_record(record: StoredRecord, expected_seq: int, expected_prev: str) ->
 def _parse_plain_header(header_bytes: bytes) -> dict[str, Any] | None:
     """Parse a header that matches _CANONICAL_HEADER, or return None.
 
-    A match is in canonical form: its keys are the header fields in sorted
-    order, its strings contain nothing that canonical() would escape, and its
-    integers are within ±(2**53 - 1). Other headers, canonical or not, go to
-    _parse_header.
+    None does not mean the header is invalid: _parse_header checks every
+    header that does not match.
     """
     try:
         text = header_bytes.decode("utf-8")
@@ -284,13 +300,10 @@ def _parse_plain_header(header_bytes: bytes) -> dict[str, Any] | None:
     match = _CANONICAL_HEADER.fullmatch(text)
     if match is None:
         return None
-    body_sha256, kind, prev, run, scope, seq, time, version = match.groups()
-    seq_number = int(seq)
-    if abs(seq_number) > MAX_SAFE_INTEGER or abs(int(version)) > MAX_SAFE_INTEGER:
-        return None
+    body_sha256, kind, prev, run, scope, seq, time = match.groups()
     return {
         "body_sha256": body_sha256, "kind": kind, "prev": prev, "run": run, "scope": scope,
-        "seq": seq_number, "time": time, "v": int(version),
+        "seq": int(seq), "time": time, "v": RECORD_VERSION,
     }
 
 

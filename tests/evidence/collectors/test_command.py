@@ -268,6 +268,7 @@ def test_params_record_redacted_argv():
     assert params.secret_argv_indexes == (3,)
     assert params.model_dump(mode="json")["argv"] == ["vault", "read", "--token", "***", "secret/db"]
     assert "hvs.abc" not in json.dumps(params.model_dump(mode="json"))
+    assert "hvs.abc" not in repr(params)
 
 
 def test_raw_secret_reaches_program(tmp_path):

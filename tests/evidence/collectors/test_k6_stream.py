@@ -204,8 +204,8 @@ def test_stream_checks_match_summary(stream: Collected, export_metrics: dict[str
 def test_stream_request_rate_over_point_span(
     stream: Collected, raw_points: list[dict[str, Any]]
 ) -> None:
-    # The summary divides by the test run duration (20.0506 s, rate 7.03/s); the
-    # stream records no such duration, so its rate spans the http_reqs point times.
+    # The summary divides by the test run duration (20.0506 s, so 7.03/s). The
+    # stream does not record that duration, so its rate spans the http_reqs points.
     times = [micros(p["data"]["time"]) for p in raw_points if p["metric"] == "http_reqs"]
     span_seconds = (max(times) - min(times)) / 1_000_000
     assert stream.facts["requests_per_second"] == 141 / span_seconds
@@ -577,8 +577,8 @@ def test_breakdown_key_limit() -> None:
     result = collect(STREAM, max_breakdown_keys=2)
     assert "by_name" not in result.facts
     assert result.absent["by_name"] == (
-        "more than 2 distinct name tags; raise max_breakdown_keys or group URLs with a name "
-        "tag in the script"
+        "more than 2 distinct name tags. Raise max_breakdown_keys, or set a name tag in the "
+        "script to group URLs"
     )
     assert result.facts["by_scenario"]["ramp_up"]["requests"] == 141
 
@@ -598,6 +598,34 @@ def test_without_orjson_same_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     without = collect_error(tmp_path, lines)
     assert without.reason == with_orjson.reason
     assert without.location == with_orjson.location == "2"
+
+
+@pytest.mark.parametrize("orjson_installed", [True, False])
+def test_surrogate_pair_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, orjson_installed: bool
+) -> None:
+    if not orjson_installed:
+        monkeypatch.setattr(k6_stream, "orjson", None)
+        monkeypatch.setattr(k6_stream, "_loads", k6_stream._make_loads())
+    line = point_line("http_reqs", 1, tags={"name": "GET /\U0001f600"})
+    assert "\\ud83d\\ude00" in line
+    result = collect_lines(tmp_path, [line])
+    assert result.facts["by_name"] == {"GET /\U0001f600": {"requests": 1}}
+
+
+@pytest.mark.parametrize("orjson_installed", [True, False])
+def test_broken_lone_surrogate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, orjson_installed: bool
+) -> None:
+    if not orjson_installed:
+        monkeypatch.setattr(k6_stream, "orjson", None)
+        monkeypatch.setattr(k6_stream, "_loads", k6_stream._make_loads())
+    line = point_line("http_reqs", 1, tags={"name": "x"}).replace('"x"', '"\\ud800"')
+    error = collect_error(tmp_path, [point_line("vus", 1), line])
+    assert error.reason == (
+        "invalid JSON: lone UTF-16 surrogate in a \\u escape, which encodes no character"
+    )
+    assert error.location == "2"
 
 
 # Broken inputs
@@ -644,7 +672,8 @@ def test_broken_invalid_utf8(tmp_path: Path) -> None:
 
 
 def test_broken_string_value(tmp_path: Path) -> None:
-    error = collect_error(tmp_path, [point_line("vus", 1), point_line("http_req_duration", "212.4")])
+    lines = [point_line("vus", 1), point_line("http_req_duration", "212.4")]
+    error = collect_error(tmp_path, lines)
     assert error.location == "2"
     assert error.reason == 'data.value: expected a number, found a string ("212.4")'
 
@@ -755,7 +784,9 @@ def test_broken_conflicting_declarations(tmp_path: Path) -> None:
     lines = [metric_line("cart", "trend"), metric_line("cart", "counter")]
     error = collect_error(tmp_path, lines)
     assert error.location == "2"
-    assert error.reason == "metric cart is declared as a counter here and as a trend at out.ndjson:1"
+    assert error.reason == (
+        "metric cart is declared as a counter here and as a trend at out.ndjson:1"
+    )
 
 
 def test_broken_metric_type_unknown(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from assay.controls.yamlsource import core_scalar
+from assay.controls.yamlsource import core_scalar, load_text
 from assay.errors import UsageError
 from assay.evidence import collectors
 from assay.evidence.collectors.base import Collector
@@ -44,6 +44,11 @@ def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     if origin is None:
         return getattr(annotation, "__name__", str(annotation))
+    if origin in (list, dict, tuple):
+        inner_types = ", ".join(_type_name(a) for a in typing.get_args(annotation))
+        return f"{origin.__name__}[{inner_types}]"
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in typing.get_args(annotation))
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     inner = " | ".join(_type_name(a) for a in args)
     if len(args) < len(typing.get_args(annotation)):
@@ -109,7 +114,10 @@ def parse_with(cls: type[Collector], pairs: list[str]) -> BaseModel:
             raise UsageError(f"--with {key}: given twice")
         info = fields.get(key)
         keeps_text = info is not None and str in _plain_types(info.annotation)
-        raw[key] = value if keeps_text else core_scalar(value)
+        if value.startswith(("[", "{")):
+            raw[key] = _flow_value(key, value, info)
+        else:
+            raw[key] = value if keeps_text else core_scalar(value)
     from pydantic import ValidationError
 
     try:
@@ -123,6 +131,17 @@ def parse_with(cls: type[Collector], pairs: list[str]) -> BaseModel:
                 message = "required parameter is missing"
             problems.append(f"--with {where}: {message}")
         raise UsageError("; ".join(problems)) from exc
+
+
+def _flow_value(key: str, value: str, info: Any) -> Any:
+    """Read a YAML flow list or mapping (`[a, b]`, `{k: v}`) typed by the parameter's annotation."""
+    from pydantic import create_model
+
+    holder = create_model("WithValue", value=(info.annotation if info is not None else Any, ...))
+    document = load_text(f"value: {value}", f"--with {key}", holder)
+    if document.problems:
+        raise UsageError(f"--with {key}: {document.problems[0].message}")
+    return document.data["value"]
 
 
 def _plain_types(annotation: Any) -> set[Any]:

@@ -11,9 +11,10 @@ Setting ASSAY_DISABLE_COMMAND in assay's environment to any value except
 "" or "0" disables this collector.
 
 Arguments that look like secrets (`--password=...`, `--token VALUE`,
-`API_KEY=...`, `https://user:password@host`) are replaced by `***` wherever the
-parameters are serialized, which includes the `with` block of the evidence
-record. Only the process receives the raw values. A secret passed through
+`API_KEY=...`, `https://user:password@host`) are replaced by `***` in
+`model_dump` output, which the evidence record's `with` block is made from,
+and argv is left out of the parameters' repr. Only the process receives the
+raw values. A secret passed through
 `env_pass` never reaches the record, and unlike an argument, other local users
 cannot read it with `ps`.
 """
@@ -100,6 +101,7 @@ def redact_argv(argv: list[str]) -> list[str]:
 class CommandParams(CollectorParams):
     argv: list[str] = Field(
         min_length=1,
+        repr=False,
         description="Program and arguments, run without a shell. A program without a slash is "
                     "looked up in PATH=/usr/bin:/bin. Arguments that look like secrets are "
                     "recorded as ***; prefer env_pass for secrets.",

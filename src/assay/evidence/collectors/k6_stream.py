@@ -15,19 +15,24 @@ the json module). Several files matched by `path` are one run split in parts,
 read in the lexical order of their paths. A file that starts with the gzip
 magic bytes is decompressed, because `k6 run --out json=FILE.gz` writes gzip.
 
-Percentiles are exact, computed the way k6's trend sink did before it moved
-to a histogram (go.k6.io/k6 metrics/sink.go, `TrendSink.P`): sort the n
-values, take the rank r = q * (n - 1), and interpolate linearly between the
-values at floor(r) and ceil(r). p50 is the median k6 calls `med`. The mean is
-the correctly rounded sum (math.fsum) divided by n.
+Percentiles are exact, computed from all values as `TrendSink.P` in k6's
+metrics/sink.go computes them: sort the n values, take the rank
+r = q * (n - 1), and interpolate linearly between the values at floor(r) and
+ceil(r). p50 is the median k6 calls `med`. The mean is the correctly rounded
+sum (math.fsum) divided by n.
+
+NOTE: a later k6 source estimates trend percentiles from an HDR histogram
+(internal/ds/histogram, 0.001 resolution), so a summary from such a k6 can
+differ slightly from these exact values. The first release with it was not
+checked.
 
 Memory grows with the stream. Every value of the trend metric named by
-`metric` is kept as an 8-byte float in an `array('d')`, once more for its
-`name` tag's breakdown and once more for its `scenario` tag's breakdown, so
-up to 24 bytes a trend point. Every point of a custom trend metric is kept
-the same way (8 bytes a point). Other points cost nothing once read. Sorting
-works in runs of SORT_RUN_VALUES values, so it adds at most about 32 bytes a
-value of one run (32 MiB) on top.
+`metric` is kept as an 8-byte float in an `array('d')`. It is kept once more
+for its `name` tag's breakdown and once more for its `scenario` tag's, so a
+trend point costs up to 24 bytes. Every point of a custom trend metric costs
+8 bytes. Other points cost nothing once read. Sorting works in runs of
+SORT_RUN_VALUES values and needs a list of 32 bytes a value for one run
+(32 MiB) on top.
 
 NOTE: a key repeated within one line is not detected (the last value wins),
 because checking every line would cost more than parsing it.
@@ -42,10 +47,10 @@ import math
 import re
 import zlib
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -70,13 +75,16 @@ except ImportError:  # pragma: no cover - exercised only where orjson is missing
     orjson = None  # type: ignore[assignment]
 
 # The stream is read line by line, so it may be larger than MAX_INPUT_BYTES.
-# The default bounds the work of one collection; the `max_bytes` parameter raises it.
+# This chosen default bounds the work of one collection, and the `max_bytes`
+# parameter raises it.
 MAX_STREAM_BYTES = 64 * 1024**3
 
-# Values sorted at once when computing percentiles; each sorted run briefly
+# Values sorted at once when computing percentiles. Each sorted run briefly
 # needs a list of Python floats (32 bytes a value).
 SORT_RUN_VALUES = 1 << 20
 
+# A chosen bound on the keys of by_name and by_scenario, because a script that
+# does not name its requests gets one `name` tag per distinct URL.
 DEFAULT_MAX_BREAKDOWN_KEYS = 1000
 
 # Metrics k6 itself emits (k6 "Built-in metrics" reference); any other
@@ -115,7 +123,13 @@ _K6_TIME = re.compile(
 )
 _SECONDS_CACHE_LIMIT = 100_000
 
+# Microseconds in one unit of the last digit of a fraction, by its number of digits.
 _FRACTION_SCALE = (1, 100_000, 10_000, 1000, 100, 10, 1)
+
+# A \u escape of a UTF-16 surrogate, lone or in a valid pair.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+_QUANTILES = (("p50_ms", 0.5), ("p90_ms", 0.9), ("p95_ms", 0.95), ("p99_ms", 0.99))
 
 # Adds one point: (value, time in microseconds, the point's data object, line number).
 _PointHandler = Callable[[float, int, dict[str, Any], int], None]
@@ -145,7 +159,7 @@ class K6StreamParams(CollectorParams):
         default=DEFAULT_MAX_BREAKDOWN_KEYS,
         gt=0,
         description="Largest number of distinct `name` (or `scenario`) tag values kept for "
-        "by_name (or by_scenario); beyond it that fact is absent.",
+        "by_name (or by_scenario). Beyond it, that fact is absent.",
     )
 
 
@@ -168,7 +182,7 @@ class K6Stream(Collector):
     facts = (
         _fact("requests", "int", "requests", "HTTP requests made (sum of http_reqs point values)."),
         _fact("requests_per_second", "number", "1/s", "requests divided by the seconds from the "
-              "first to the last http_reqs point time; absent when that span is zero."),
+              "first to the last http_reqs point time. It is absent when that span is zero."),
         _fact("avg_ms", "number", "ms", f"Mean {_OF_TREND}"),
         _fact("min_ms", "number", "ms", f"Minimum {_OF_TREND}"),
         _fact("max_ms", "number", "ms", f"Maximum {_OF_TREND}"),
@@ -182,9 +196,9 @@ class K6Stream(Collector):
         _fact("checks_passed", "int", "checks", "checks points that are not 0."),
         _fact("checks_failed", "int", "checks", "checks points that are 0."),
         _fact("by_name", "map", None, "`name` tag -> {requests, p95_ms, p99_ms, "
-              "error_rate_ratio}; a key is left out when its tag has no such points."),
+              "error_rate_ratio}. A key is left out when its tag has no such points."),
         _fact("by_scenario", "map", None, "`scenario` tag -> {requests, p95_ms, p99_ms, "
-              "error_rate_ratio}; a key is left out when its tag has no such points."),
+              "error_rate_ratio}. A key is left out when its tag has no such points."),
         _fact("custom_metrics", "map", None, "Declared metrics that are not k6 built-ins -> "
               "{type, count} plus sum (counter), p95 (trend), rate (rate) or value (gauge, "
               "the last point)."),
@@ -192,8 +206,8 @@ class K6Stream(Collector):
               "declare."),
         _fact("points", "int", "points", "Point lines read."),
         _fact("first_point_at", "timestamp", None, "Earliest point time, RFC 3339 UTC."),
-        _fact("last_point_at", "timestamp", None, "Latest point time, RFC 3339 UTC; also the "
-              "observation time."),
+        _fact("last_point_at", "timestamp", None, "Latest point time, RFC 3339 UTC, which is "
+              "also the observation time."),
     )  # fmt: skip
 
     def collect(self, params: K6StreamParams, context: CollectContext) -> Collected:
@@ -433,7 +447,7 @@ class _StreamReader:
         return size if compressed else handle.tell()
 
     def _register_metric(self, metric: Any, line_number: int) -> _PointHandler | None:
-        """Choose and remember the handler of a metric's points, at its first point or Metric line."""
+        """Choose and remember the handler of a metric's points."""
         if type(metric) is not str:
             raise self._error(f"metric: expected a metric name, found {_describe(metric)}",
                               line_number)
@@ -465,7 +479,7 @@ class _StreamReader:
 
     def _add_point(self, role: int, metric: str, value: float, micros: int,
                    data: dict[str, Any], line_number: int) -> None:
-        """Add a point of the trend metric, http_reqs or http_req_failed (its role bits say which).
+        """Add a point of the trend metric, http_reqs or http_req_failed, as its role bits select.
 
         One method serves the three, with the tag lookups written out once,
         because it runs for a third of the lines of a typical stream.
@@ -565,6 +579,8 @@ class _StreamReader:
             raise self._error(
                 f"data: expected a JSON object, found {_describe(data)}", line_number
             )
+
+        # k6 before v0.49 names the metric only in "metric".
         metric = record.get("metric")
         name = data.get("name", metric)
         if metric is None:
@@ -578,12 +594,15 @@ class _StreamReader:
                 f"data.name {json.dumps(name)} differs from metric {json.dumps(metric)}",
                 line_number,
             )
+
         metric_type = data.get("type")
         if metric_type not in METRIC_TYPES:
             raise self._error(
-                f"data.type: expected counter, gauge, rate or trend, found {_describe(metric_type)}",
+                "data.type: expected counter, gauge, rate or trend, "
+                f"found {_describe(metric_type)}",
                 line_number,
             )
+
         where = f"{self.display}:{line_number}"
         earlier = self.declared.get(metric)
         if earlier is not None:
@@ -594,6 +613,7 @@ class _StreamReader:
                     line_number,
                 )
             return
+
         self.declared[metric] = _Declaration(metric_type, data.get("contains"), where)
         if metric not in self.handlers:
             self._register_metric(metric, line_number)
@@ -661,11 +681,13 @@ class _StreamReader:
             tag = fact.removeprefix("by_")
             if groups is None:
                 absent[fact] = (
-                    f"more than {self.max_breakdown_keys} distinct {tag} tags; "
-                    "raise max_breakdown_keys or group URLs with a name tag in the script"
+                    f"more than {self.max_breakdown_keys} distinct {tag} tags. Raise "
+                    "max_breakdown_keys, or set a name tag in the script to group URLs"
                 )
             else:
-                facts[fact] = {key: _breakdown_facts(group) for key, group in sorted(groups.items())}
+                facts[fact] = {
+                    key: _breakdown_facts(group) for key, group in sorted(groups.items())
+                }
         facts["custom_metrics"] = self._custom_facts(warnings)
         return Collected(
             facts=facts, artifacts=files, observed_at=observed_at, absent=absent, warnings=warnings
@@ -679,7 +701,8 @@ class _StreamReader:
                 f"skipped {count} {lines} of unknown type {kind!r} (first at {first})"
             )
         if self.blank_lines:
-            warnings.append(f"skipped {self.blank_lines} blank lines")
+            lines = "line" if self.blank_lines == 1 else "lines"
+            warnings.append(f"skipped {self.blank_lines} blank {lines}")
         for display in self.empty_parts:
             warnings.append(f"{display} contains no lines")
         declaration = self.declared.get(self.selector.name)
@@ -734,7 +757,7 @@ class _StreamReader:
         ranks = _SortedRuns(self.trend)
         facts["min_ms"] = ranks.value_at(0)
         facts["max_ms"] = ranks.value_at(len(self.trend) - 1)
-        for name, quantile in (("p50_ms", 0.5), ("p90_ms", 0.9), ("p95_ms", 0.95), ("p99_ms", 0.99)):
+        for name, quantile in _QUANTILES:
             value = ranks.percentile(quantile)
             if math.isfinite(value):
                 facts[name] = value
@@ -758,13 +781,15 @@ class _StreamReader:
             elif custom.type == "gauge" and custom.count:
                 entry["value"] = custom.last
             elif custom.type == "trend" and custom.values:
-                entry["p95"] = _SortedRuns(custom.values).percentile(0.95)
+                p95 = _SortedRuns(custom.values).percentile(0.95)
+                if math.isfinite(p95):
+                    entry["p95"] = p95
             result[name] = entry
         return result
 
 
 class _SortedRuns:
-    """An array('d') sorted in place in runs, answering rank queries across the runs.
+    """An array('d') sorted in place in runs, with lookups by rank across the runs.
 
     Sorting runs of SORT_RUN_VALUES bounds the temporary list that `sorted`
     builds. The value of rank k is found by binary search over each run's
@@ -813,8 +838,10 @@ def _breakdown_facts(group: _Breakdown) -> dict[str, Any]:
     entry: dict[str, Any] = {"requests": int(group.requests)}
     if group.values:
         ranks = _SortedRuns(group.values)
-        entry["p95_ms"] = ranks.percentile(0.95)
-        entry["p99_ms"] = ranks.percentile(0.99)
+        for key, quantile in (("p95_ms", 0.95), ("p99_ms", 0.99)):
+            value = ranks.percentile(quantile)
+            if math.isfinite(value):
+                entry[key] = value
     if group.failed_total:
         entry["error_rate_ratio"] = group.failed / group.failed_total
     return entry
@@ -825,11 +852,15 @@ def _is_built_in(metric: str) -> bool:
 
 
 def _make_loads() -> Callable[[bytes], Any]:
+    """Return the fast line parser: orjson.loads, or the json module made as strict."""
     if orjson is not None:
         return orjson.loads
     decoder = json.JSONDecoder(parse_constant=_reject_constant)
 
     def loads(line: bytes) -> Any:
+        # orjson rejects a lone surrogate escape, so such lines go to the slow path here too.
+        if _SURROGATE_ESCAPE.search(line):
+            raise ValueError("surrogate escape")
         return decoder.decode(line.decode("utf-8"))
 
     return loads
@@ -846,9 +877,10 @@ def _parse_failed_line(line: bytes, line_number: int, display: str) -> Any:
     """Parse a line the fast parser rejected with the json module, or raise why it is invalid.
 
     The json module decides, so that messages and columns are the same whether
-    or not orjson is installed. It accepts a few lines orjson rejects (a number
-    beyond the float range, a lone surrogate escape), and those are returned
-    for the usual checks. A UTF-8 byte-order mark is skipped on line 1.
+    or not orjson is installed. It accepts a number beyond the float range,
+    which orjson rejects, and such a line is returned for the usual checks.
+    A lone surrogate escape is rejected, because it encodes no character and
+    the facts must encode as UTF-8. A UTF-8 byte-order mark is skipped on line 1.
     """
     if line_number == 1 and line.startswith(_BOM):
         line = line[len(_BOM):]
@@ -860,7 +892,7 @@ def _parse_failed_line(line: bytes, line_number: int, display: str) -> Any:
             path=display, location=f"{line_number}:{exc.start + 1}",
         ) from exc
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        record = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise CollectorError(
             f"invalid JSON: {exc.msg}; {_EXPECTED}",
@@ -874,21 +906,33 @@ def _parse_failed_line(line: bytes, line_number: int, display: str) -> Any:
         raise CollectorError(
             "invalid JSON: nested too deeply to parse", path=display, location=str(line_number)
         ) from exc
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CollectorError(
+            "invalid JSON: lone UTF-16 surrogate in a \\u escape, which encodes no character",
+            path=display, location=str(line_number),
+        ) from exc
+    return record
 
 
 def _explain_point(record: Any, display: str, line_number: int, error: Exception) -> NoReturn:
-    """Raise the CollectorError that says what is wrong with a line the fast path rejected.
+    """Raise a CollectorError naming what is wrong with a line the fast path rejected.
 
     Re-raises `error` when the line turns out to be well formed, because then
     the fault is in this module.
     """
     if type(record) is not dict:
-        raise _line_error(f"expected a JSON object, found {_describe(record)}", display, line_number)
+        raise _line_error(
+            f"expected a JSON object, found {_describe(record)}", display, line_number
+        )
     kind = record.get("type")
     if type(kind) is not str:
         raise _line_error(
             f"type: expected \"Metric\" or \"Point\", found {_describe(kind)}", display, line_number
         )
+    if kind != "Point":
+        raise error
     data = record.get("data")
     if type(data) is not dict:
         raise _line_error(

@@ -100,7 +100,7 @@ class _Metric:
 
 @dataclass
 class _Summary:
-    """What the layouts have in common, read from one summary document."""
+    """Metrics, thresholds and run data of one summary document, in any layout."""
 
     layout: str
     metrics: dict[str, _Metric]
@@ -132,8 +132,9 @@ class K6Summary(Collector):
         _fact("p50_ms", "number", "ms", f"Median (med) {_OF_TREND}"),
         _fact("p90_ms", "number", "ms", f"90th percentile (p(90)) {_OF_TREND}"),
         _fact("p95_ms", "number", "ms", f"95th percentile (p(95)) {_OF_TREND}"),
-        _fact("p99_ms", "number", "ms", f"99th percentile (p(99)) {_OF_TREND} Other "
-              "percentiles in the file become facts named alike: p(99.9) is p99_9_ms."),
+        _fact("p99_ms", "number", "ms", f"99th percentile (p(99)) {_OF_TREND}"),
+        _fact("p*_ms", "number", "ms", "Any other percentile the file records for the trend "
+              "metric, named after it: p(99.9) is p99_9_ms."),
         _fact("error_rate_ratio", "number", "ratio",
               "Share of HTTP requests that failed, from 0 to 1 (http_req_failed rate)."),
         _fact("failed_requests", "int", "requests", "HTTP requests that failed "

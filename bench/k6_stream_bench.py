@@ -1,7 +1,7 @@
 """Measure the k6.stream collector's throughput and peak memory on a large stream.
 
 The script writes a deterministic k6 `--out json` stream of about 1 GiB
-(about 4.5 million Point lines) to a temporary folder, then runs, each in its
+(about 4.3 million Point lines) to a temporary folder, then runs, each in its
 own child process so that peak RSS is measured per run:
 
 * `baseline`: a bare loop that reads the file line by line and calls
@@ -75,7 +75,7 @@ def _point(metric: str, nanoseconds: int, value: float | int, tags: str) -> str:
 
 
 def generate(path: Path, size_bytes: int) -> tuple[int, int]:
-    """Write a stream of at least `size_bytes`; return (lines, Point lines).
+    """Write a stream of at least `size_bytes` and return its (lines, Point lines).
 
     Values come from a linear congruential generator with a fixed seed, so
     every run writes the same bytes.
@@ -185,7 +185,7 @@ def _child(kind: str, path: str) -> None:
     """Run one measurement and print its JSON result on stdout.
 
     Imports happen before the clock starts, so the seconds are those of the
-    reading work alone; the peak RSS includes the imported modules.
+    reading work alone. The peak RSS includes the imported modules.
     """
     run = _baseline(path) if kind == "baseline" else _collector(path)
     start = time.perf_counter()
@@ -208,7 +208,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024, help="Stream size to write, in MiB.")
     parser.add_argument(
-        "--repeat", type=int, default=2, help="Runs of each kind; the fastest counts."
+        "--repeat", type=int, default=2, help="Runs of each kind. The fastest run counts."
     )
     parser.add_argument("--keep", type=Path, help="Write the stream in this folder and keep it.")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)

@@ -539,6 +539,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="short smoke run: 3 SQLite runs, 3 verification rounds, 1 PostgreSQL round")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and print its path")
+    parser.add_argument("--skip-postgres", action="store_true",
+                        help="skip section 3, the concurrent writers on PostgreSQL")
+    parser.add_argument("--only-postgres", action="store_true",
+                        help="run section 3 only")
     arguments = parser.parse_args()
     settings = QUICK if arguments.quick else FULL
 
@@ -546,12 +550,14 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="assay-bench-"))
     report = Report()
     try:
-        print(f"section 1 and 4: appends ({settings.sqlite_runs} timed runs)", file=sys.stderr)
-        ledgers = bench_sqlite_appends(workdir, settings, report)
-        print(f"section 2: verification ({settings.verify_rounds} rounds)", file=sys.stderr)
-        bench_verification(workdir, ledgers, settings, report)
-        print(f"section 3: PostgreSQL ({settings.pg_rounds} rounds)", file=sys.stderr)
-        bench_postgres(workdir, settings, report, environment)
+        if not arguments.only_postgres:
+            print(f"sections 1 and 4: appends ({settings.sqlite_runs} timed runs)", file=sys.stderr)
+            ledgers = bench_sqlite_appends(workdir, settings, report)
+            print(f"section 2: verification ({settings.verify_rounds} rounds)", file=sys.stderr)
+            bench_verification(workdir, ledgers, settings, report)
+        if not arguments.skip_postgres:
+            print(f"section 3: PostgreSQL ({settings.pg_rounds} rounds)", file=sys.stderr)
+            bench_postgres(workdir, settings, report, environment)
     finally:
         if arguments.keep:
             print(f"kept {workdir}", file=sys.stderr)

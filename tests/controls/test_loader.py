@@ -19,7 +19,9 @@ EXAMPLE = REPOSITORY / "examples" / "platform"
 DATA = REPOSITORY / "tests" / "data" / "controls"
 
 EXAMPLE_IDS = [
-    "BK-01", "BK-02", "BK-03", "ISO-01", "ISO-02", "ISO-03", "ISO-04", "LT-01", "LT-02", "LT-03",
+    "AC-01", "BK-01", "BK-02", "BK-03", "BK-04", "BK-05", "BK-06", "DR-01", "DR-02",
+    "ISO-01", "ISO-02", "ISO-03", "ISO-04", "LT-01", "LT-02", "LT-03", "LT-04", "MEM-01",
+    "POL-01", "POL-02", "POL-03", "POL-04", "POL-05", "RB-01",
 ]
 
 LATENCY = "controls/lt-01-latency.yaml"
@@ -70,7 +72,7 @@ def test_example_workspace_loads() -> None:
     assert isinstance(workspace, Workspace)
     assert workspace.root == EXAMPLE
     assert workspace.config.name == "Example multi-tenant API platform"
-    assert len(workspace.controls) == 10
+    assert len(workspace.controls) == len(EXAMPLE_IDS)
     assert [loaded.control.id for loaded in workspace.controls] == EXAMPLE_IDS
 
 

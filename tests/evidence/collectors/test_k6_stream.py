@@ -55,7 +55,7 @@ def metric_line(name: str, type_: str = "trend", contains: str = "time") -> str:
 
 
 def point_line(
-    name: str, value: Any, time: str = "2026-12-04T20:00:00Z", tags: Any = None
+    name: str, value: Any, time: Any = "2026-12-04T20:00:00Z", tags: Any = None
 ) -> str:
     return json.dumps(
         {"type": "Point", "data": {"time": time, "value": value, "tags": tags}, "metric": name}
@@ -63,7 +63,10 @@ def point_line(
 
 
 def percentile(values: list[float], quantile: float) -> float:
-    """Linear interpolation between the closest ranks: rank = quantile * (n - 1)."""
+    """Compute a percentile by linear interpolation between the closest ranks.
+
+    The rank is quantile * (n - 1) in the sorted values, as in k6's TrendSink.P.
+    """
     ordered = sorted(values)
     rank = quantile * (len(ordered) - 1)
     lower = ordered[math.floor(rank)]

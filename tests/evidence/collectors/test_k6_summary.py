@@ -680,8 +680,8 @@ def test_machine_readable_newer_schema_warns(tmp_path: Path) -> None:
     result = collect_text(tmp_path, json.dumps(document))
     assert result.facts["requests"] == 141
     assert result.warnings == [
-        "machine-readable summary schema 2.0.0 is not version 1.x; "
-        "its metrics were read as version 1.0.0 lays them out"
+        "machine-readable summary schema 2.0.0 is not version 1.x. "
+        "Its metrics were read as version 1.0.0 lays them out"
     ]
 
 
@@ -714,7 +714,7 @@ def test_machine_readable_broken_duplicate_metric(tmp_path: Path) -> None:
     error = collect_error(tmp_path, json.dumps(document))
     assert error.location == "results.metrics[18]"
     assert error.reason == (
-        "metric http_req_blocked appears twice (also at results.metrics[0].values)"
+        "metric http_req_blocked appears twice (also at results.metrics[0])"
     )
 
 

@@ -57,7 +57,7 @@ class CollectorParams(BaseModel):
 class PathParams(CollectorParams):
     """Parameters of a collector that reads one file."""
 
-    path: str = Field(description="Input file, relative to the workspace.")
+    path: str = Field(description="Input file relative to the workspace; a glob must match exactly one file unless the collector merges several.")
 
 
 @dataclass

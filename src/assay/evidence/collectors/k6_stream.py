@@ -341,7 +341,7 @@ class _StreamReader:
     # Reading
 
     def read_file(self, path: Path, display: str, budget: int) -> int:
-        """Read one part and return the bytes it held (decompressed for gzip)."""
+        """Read one part and return its size in bytes (decompressed for gzip)."""
         self.display = display
         try:
             with path.open("rb") as raw:
@@ -447,7 +447,7 @@ class _StreamReader:
         return size if compressed else handle.tell()
 
     def _register_metric(self, metric: Any, line_number: int) -> _PointHandler | None:
-        """Choose and remember the handler of a metric's points."""
+        """Choose and remember the handler of a metric's points, when the metric first appears."""
         if type(metric) is not str:
             raise self._error(f"metric: expected a metric name, found {_describe(metric)}",
                               line_number)

@@ -20,7 +20,7 @@ Three layouts are recognised by their shape:
   layout records no thresholds, so the threshold facts are absent.
 
 All give the same facts. Durations are in milliseconds, the unit k6 uses for
-time metrics in both layouts. k6 writes only the percentiles listed in
+time metrics in every layout. k6 writes only the percentiles listed in
 `summaryTrendStats`, so a statistic the file lacks is left out of the facts
 and its reason goes to `absent`. It is never set to 0 or estimated. Every
 value read is type-checked, and a wrong type raises CollectorError with its
@@ -125,7 +125,8 @@ class K6Summary(Collector):
               '"summary-export", "handleSummary" or "machine-readable" (k6 v1.5 and later).'),
         _fact("requests", "int", "requests", "HTTP requests made (http_reqs count)."),
         _fact("requests_per_second", "number", "1/s",
-              "HTTP requests per second over the whole run (http_reqs rate)."),
+              "HTTP requests per second over the whole run (http_reqs rate, or its count "
+              "divided by config.duration in the machine-readable layout)."),
         _fact("avg_ms", "number", "ms", f"Mean (avg) {_OF_TREND}"),
         _fact("min_ms", "number", "ms", f"Minimum (min) {_OF_TREND}"),
         _fact("max_ms", "number", "ms", f"Maximum (max) {_OF_TREND}"),
@@ -138,15 +139,18 @@ class K6Summary(Collector):
         _fact("error_rate_ratio", "number", "ratio",
               "Share of HTTP requests that failed, from 0 to 1 (http_req_failed rate)."),
         _fact("failed_requests", "int", "requests", "HTTP requests that failed "
-              "(http_req_failed passes, because that rate counts a failure as a pass)."),
+              "(http_req_failed passes, or matches in the machine-readable layout, because "
+              "that rate counts a failure as a pass)."),
         _fact("thresholds", "map", None,
               'Every threshold as "metric:expression" -> true when it passed.'),
         _fact("thresholds_failed", "list", None,
               'Sorted "metric:expression" names of the thresholds that failed.'),
         _fact("all_thresholds_passed", "bool", None,
               "True when every threshold passed; absent when the file defines none."),
-        _fact("checks_passed", "int", "checks", "check() calls that passed (checks passes)."),
-        _fact("checks_failed", "int", "checks", "check() calls that failed (checks fails)."),
+        _fact("checks_passed", "int", "checks", "check() calls that passed (checks passes, or "
+              "checks_succeeded matches in the machine-readable layout)."),
+        _fact("checks_failed", "int", "checks", "check() calls that failed (checks fails, or "
+              "checks_failed matches in the machine-readable layout)."),
     )  # fmt: skip
 
     def collect(self, params: K6SummaryParams, context: CollectContext) -> Collected:
@@ -207,7 +211,7 @@ class K6Summary(Collector):
 
 
 def _read_machine_readable(reader: _FactReader, summary: _Summary) -> None:
-    """Read the request rate, failures and checks, whose statistics this layout names apart.
+    """Read the request rate, failures and checks, which this layout names unlike the others.
 
     k6 1.5 writes `matches` for a rate metric's true samples, and the schema at
     github.com/grafana/k6-summary names them `passes`, so either is read.
@@ -375,7 +379,7 @@ def _read_machine_readable_layout(document: dict[str, Any]) -> _Summary:
     if major != str(MACHINE_READABLE_MAJOR):
         summary.warnings.append(
             f"machine-readable summary schema {version} is not version "
-            f"{MACHINE_READABLE_MAJOR}.x; its metrics were read as version 1.0.0 lays them out"
+            f"{MACHINE_READABLE_MAJOR}.x. Its metrics were read as version 1.0.0 lays them out"
         )
 
     metadata = _mapping(document.get("metadata"), "metadata")
@@ -425,7 +429,8 @@ def _add_listed_metrics(
             )
         if name in metrics:
             raise CollectorError(
-                f"metric {name} appears twice (also at {metrics[name].location})",
+                f"metric {name} appears twice "
+                f"(also at {metrics[name].location.removesuffix('.values')})",
                 location=where,
             )
         values = _mapping(entry.get("values"), f"{where}.values")

@@ -39,6 +39,10 @@ class WorkspaceConfig(BaseModel):
         description="Folder of public keys (PEM) whose checkpoint signatures the ledger accepts.",
     )
     reports: str = Field(default="reports", description="Folder that receives audit packs.")
+    allow_command: bool = Field(
+        default=True,
+        description="Whether controls may use the `command` collector, which runs programs.",
+    )
     params: dict[str, Any] = Field(
         default_factory=dict, description="Shared thresholds, readable in assertions as `params`."
     )

@@ -31,9 +31,23 @@ class LoadedControl:
     params: dict[str, BaseModel]
     line_of: dict[Loc, tuple[int, int]] = field(default_factory=dict)
 
+    def definition(self) -> dict[str, Any]:
+        """Return the control as recorded in the ledger.
+
+        Each evidence source's `with` block is the collector's own dump of its
+        parameters, so a collector that marks values as secret (the command
+        collector's passwords and tokens) keeps them out of the ledger.
+        """
+        definition = self.control.definition()
+        for index, spec in enumerate(self.control.evidence):
+            params = self.params.get(spec.id)
+            if params is not None:
+                definition["evidence"][index]["with"] = params.model_dump(mode="json", by_alias=True)
+        return definition
+
     @property
     def definition_sha256(self) -> str:
-        return hashlib.sha256(canonical(self.control.definition())).hexdigest()
+        return hashlib.sha256(canonical(self.definition())).hexdigest()
 
 
 @dataclass

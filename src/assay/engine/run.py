@@ -124,7 +124,9 @@ def run_workspace(
     """
     run_id = uuid.uuid4().hex
     stamp = format_instant(now)
-    context = CollectContext(workspace=workspace.root, now=now)
+    context = CollectContext(
+        workspace=workspace.root, now=now, allow_command=workspace.config.allow_command
+    )
     params = workspace.config.params
     provenance_base = {
         "host": socket.gethostname(),
@@ -155,7 +157,7 @@ def run_workspace(
         if recorded_definitions.get(control.id) != loaded.definition_sha256:
             entries.append(NewRecord("control", {
                 "control": control.id, "source": loaded.source,
-                "definition": control.definition(), "definition_sha256": loaded.definition_sha256,
+                "definition": loaded.definition(), "definition_sha256": loaded.definition_sha256,
             }))
         outcomes = [] if control.not_applicable else collect_evidence(loaded, context)
         fault_point("run.after_collect")

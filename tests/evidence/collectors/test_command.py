@@ -35,7 +35,6 @@ def test_json_output_parsed(tmp_path):
     collected = collect(tmp_path, argv=python(code), parse="json")
     assert collected.facts["output"] == {"users": 3, "mfa": True, "admins": ["root"]}
     assert collected.facts["exit_code"] == 0
-    assert collected.facts["timed_out"] is False
     assert collected.facts["duration_seconds"] >= 0
     assert "stdout" in collected.absent
 
@@ -48,7 +47,7 @@ def test_text_output(tmp_path):
 
 def test_parse_none_records_only_exit(tmp_path):
     collected = collect(tmp_path, argv=python("print('x')"))
-    assert set(collected.facts) == {"exit_code", "duration_seconds", "timed_out"}
+    assert set(collected.facts) == {"exit_code", "duration_seconds"}
 
 
 def test_stdout_saved_as_artifact(tmp_path):
@@ -275,3 +274,9 @@ def test_raw_secret_reaches_program(tmp_path):
     code = "import sys; print(sys.argv[1])"
     collected = collect(tmp_path, argv=[sys.executable, "-c", code, "--token=hvs.abc"], parse="text")
     assert collected.facts["stdout"] == "--token=hvs.abc\n"
+
+
+def test_workspace_setting_disables_collector(tmp_path):
+    context = CollectContext(workspace=tmp_path, now=datetime(2026, 12, 4, tzinfo=UTC), allow_command=False)
+    with pytest.raises(CollectorError, match="allow_command: false in assay.yaml"):
+        Command().collect(CommandParams(argv=python("print(1)")), context)

@@ -66,6 +66,12 @@ class CollectContext:
 
     workspace: Path
     now: datetime
+    # False when assay.yaml sets allow_command: false.
+    allow_command: bool = True
+
+    def __post_init__(self) -> None:
+        if self.now.tzinfo is None:
+            raise ValueError("CollectContext.now must be timezone-aware")
 
 
 @dataclass

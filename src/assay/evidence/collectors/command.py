@@ -7,8 +7,10 @@ whole group and raises CollectorError. When the program exits, the group is
 killed as well, so no process it started outlives the collection, unless
 the process moved to a session of its own.
 
-Setting ASSAY_DISABLE_COMMAND in assay's environment to any value except
-"" or "0" disables this collector.
+A workspace disables this collector with `allow_command: false` in
+assay.yaml, and setting ASSAY_DISABLE_COMMAND in assay's environment to any
+value except "" or "0" disables it everywhere. A timeout is a collector
+error, so the control is `error`.
 
 Arguments that look like secrets (`--password=...`, `--token VALUE`,
 `API_KEY=...`, `https://user:password@host`) are replaced by `***` in
@@ -180,8 +182,6 @@ class Command(Collector):
              description="stdout parsed as JSON, when parse is json (any JSON value)."),
         Fact(name="duration_seconds", type="float", unit="seconds",
              description="Wall-clock time from start to exit."),
-        Fact(name="timed_out", type="bool",
-             description="Always false in recorded facts, because a timeout is a collector error."),
     )
 
     def collect(self, params: CommandParams, context: CollectContext) -> Collected:
@@ -189,13 +189,16 @@ class Command(Collector):
             raise CollectorError(
                 f"the command collector is disabled in this workspace ({DISABLE_VARIABLE} is set)"
             )
+        if not context.allow_command:
+            raise CollectorError(
+                "the command collector is disabled in this workspace (allow_command: false in assay.yaml)"
+            )
         cwd = _working_directory(context.workspace, params.cwd)
         environment, warnings = _environment(params.env_pass)
         finished = _run(params.argv, cwd, environment, params.timeout_seconds, params.max_output_bytes)
         facts: dict[str, Any] = {
             "exit_code": finished.exit_code,
             "duration_seconds": round(finished.duration, 3),
-            "timed_out": False,
         }
         absent: dict[str, str] = {}
         display = f"stdout of {params.argv[0]}"

@@ -23,10 +23,10 @@ _GIT_ENV = {
 class GitLocker:
     """A repository at `path` that stores each run as `runs/<run>/<seq>.json`.
 
-    With `durable`, git fsyncs everything it writes (core.fsync=all with
-    core.fsyncMethod=batch). Otherwise git keeps its default, which on git
-    2.39 fsyncs pack files only, so loose objects and refs of a fresh commit
-    can be lost in a crash. Automatic `git gc` stays on but runs in the
+    With `durable`, git fsyncs objects, refs and the index (core.fsync=all
+    with core.fsyncMethod=batch). Otherwise git keeps its default, which in
+    git 2.39 (`man git-config`) fsyncs pack files only, so the loose objects
+    and refs of a fresh commit can be lost in a crash. Automatic `git gc` stays on but runs in the
     foreground, so its time counts in the commit that starts it.
     """
 

@@ -29,6 +29,7 @@ import json
 import multiprocessing
 import os
 import platform
+import queue
 import shutil
 import sqlite3
 import statistics
@@ -37,9 +38,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from urllib.parse import urlparse
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parents[1]
 # support.pgserver lives in the test tree. The bench folder is on sys.path
@@ -75,8 +77,8 @@ class Settings:
     pg_rounds: int
 
 
-FULL = Settings(sqlite_runs=12, records_per_run=1000, verify_rounds=7,
-                pg_writers=8, pg_runs_per_writer=10, pg_records_per_run=100, pg_rounds=3)
+FULL = Settings(sqlite_runs=15, records_per_run=1000, verify_rounds=7,
+                pg_writers=8, pg_runs_per_writer=20, pg_records_per_run=100, pg_rounds=5)
 QUICK = Settings(sqlite_runs=3, records_per_run=1000, verify_rounds=3,
                  pg_writers=8, pg_runs_per_writer=2, pg_records_per_run=100, pg_rounds=1)
 
@@ -143,10 +145,10 @@ def format_rate(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}" if value >= 100 else f"{value:,.2f} {unit}"
 
 
-def timing(seconds: list[float], what: str) -> str:
-    """Describe the timings of one method: median and range in ms, per `what`."""
+def timing(seconds: list[float], step: str) -> str:
+    """Describe the timings of one method: median and range in ms per `step`."""
     ms = sorted(value * 1000 for value in seconds)
-    return (f"{statistics.median(ms):,.1f} ms per {what} "
+    return (f"{statistics.median(ms):,.1f} ms per {step} "
             f"(range {ms[0]:,.1f}–{ms[-1]:,.1f}, n={len(ms)})")
 
 
@@ -245,7 +247,9 @@ def bench_sqlite_appends(workdir: Path, settings: Settings, report: Report) -> S
     for locker in (git_default, git_durable):
         commits = locker.commit_count()
         if commits != total_runs:
-            raise SystemExit(f"git locker {locker.path} has {commits} commits, expected {total_runs}")
+            raise SystemExit(
+                f"git locker {locker.path} has {commits} commits, expected {total_runs}"
+            )
     report.checks.append(f"each git locker has {total_runs} commits of {per_run} files")
 
     section = f"1. append, SQLite, {per_run} records per transaction"
@@ -254,7 +258,8 @@ def bench_sqlite_appends(workdir: Path, settings: Settings, report: Report) -> S
     # bytes costs, so raw + encoder bounds the ratio that Ledger.append can
     # reach against raw with that encoder.
     bound = statistics.median(
-        raw / (raw + encoder) for raw, encoder in zip(seconds["raw"], seconds["encoder"], strict=True)
+        raw / (raw + encoder)
+        for raw, encoder in zip(seconds["raw"], seconds["encoder"], strict=True)
     )
     report.rows += [
         Row(section, "`Ledger.append`", format_rate(rate(per_run, seconds["ledger"]), "records/s"),
@@ -267,16 +272,20 @@ def bench_sqlite_appends(workdir: Path, settings: Settings, report: Report) -> S
             format_rate(rate(per_run, seconds["raw-canonical"]), "records/s"),
             f"ledger is {paired_ratio(seconds['raw-canonical'], seconds['ledger']):.2f} of this",
             timing(seconds["raw-canonical"], run_timing)),
-        Row(section, "`canonical()` of each body, no database", microseconds(per_run, seconds["canonical"]),
-            "", timing(seconds["canonical"], run_timing)),
+        Row(section, "`canonical()` of each body, no database",
+            microseconds(per_run, seconds["canonical"]), "",
+            timing(seconds["canonical"], run_timing)),
         Row(section, "stdlib `json` C encoder alone (sorted keys, no RFC 8785 checks)",
             microseconds(per_run, seconds["encoder"]),
-            f"raw + this would be {bound:.2f} of raw", timing(seconds["encoder"], run_timing)),
+            f"bounds `Ledger.append` at {bound:.2f} of raw",
+            timing(seconds["encoder"], run_timing)),
         Row(section, "raw `sqlite3` per record", microseconds(per_run, seconds["raw"]), "", ""),
-        Row(section, "`Ledger.append` per record", microseconds(per_run, seconds["ledger"]), "", ""),
+        Row(section, "`Ledger.append` per record",
+            microseconds(per_run, seconds["ledger"]), "", ""),
     ]
     section = f"4. git locker, one commit per run of {per_run} JSON files"
-    for name, label in (("git", "git, default fsync"), ("git-fsync", "git, core.fsync=all (batch)")):
+    labels = (("git", "git, default fsync"), ("git-fsync", "git, core.fsync=all (batch)"))
+    for name, label in labels:
         report.rows.append(Row(
             section, label,
             f"{format_rate(rate(1, seconds[name]), 'commits/s')}, "
@@ -293,14 +302,19 @@ def _check_same_rows(paths: dict[str, Path], expected: int, report: Report) -> N
     for name, path in paths.items():
         with sqlite3.connect(path) as connection:
             contents[name] = connection.execute(
-                "SELECT seq, run, scope, kind, time, prev, hash, header, body FROM records ORDER BY seq"
+                "SELECT seq, run, scope, kind, time, prev, hash, header, body"
+                " FROM records ORDER BY seq"
             ).fetchall()
     if len(contents["ledger"]) != expected:
         raise SystemExit(f"ledger has {len(contents['ledger'])} records, expected {expected}")
     for name in ("raw", "raw-canonical"):
         if contents[name] != contents["ledger"]:
-            raise SystemExit(f"baseline {name} stored other rows than the ledger; the comparison is invalid")
-    report.checks.append(f"ledger and both raw baselines stored the same {expected} rows, byte for byte")
+            raise SystemExit(
+                f"baseline {name} stored other rows than the ledger; the comparison is invalid"
+            )
+    report.checks.append(
+        f"ledger and both raw baselines stored the same {expected} rows, byte for byte"
+    )
 
 
 # --- 2: verification ------------------------------------------------------
@@ -316,51 +330,61 @@ def hash_stored_records(ledger: Ledger) -> int:
     return count
 
 
-def bench_verification(workdir: Path, ledgers: SqliteLedgers, settings: Settings, report: Report) -> None:
+def bench_verification(
+    workdir: Path, ledgers: SqliteLedgers, settings: Settings, report: Report
+) -> None:
     """Time the verifiers, the hashlib loop and `git fsck` over the records of section 1."""
     ledger = Ledger(f"sqlite:///{ledgers.ledger_path}")
     blobs = BlobStore(workdir / "blobs")
     count = ledgers.record_count
     stored_bytes = sum(len(r.header) + len(r.body or b"") for r in ledger.records())
-    outcomes: dict[str, object] = {}
+    # Record counts that each method covered in its last round.
+    covered: dict[str, int] = {}
 
-    def record(name: str, value: object) -> None:
-        outcomes[name] = value
+    def hash_all(_round: int) -> None:
+        covered["hashlib"] = hash_stored_records(ledger)
 
-    methods: dict[str, Callable[[int], None]] = {
-        "hashlib": lambda _round: record("hashlib", hash_stored_records(ledger)),
-        "verify_chain": lambda _round: record(
-            "verify_chain", verify_chain(ledger.records(), lambda _key_id: None)),
-        "verify_ledger": lambda _round: record("verify_ledger", verify_ledger(ledger, blobs, {})),
-        "git fsck": lambda _round: ledgers.git_default.fsck_seconds(),
-    }
+    def verify_chain_all(_round: int) -> None:
+        covered["verify_chain"] = verify_chain(ledger.records(), lambda _key_id: None)[0]
+
+    def verify_ledger_all(_round: int) -> None:
+        covered["verify_ledger"] = verify_ledger(ledger, blobs, {}).records
+
+    def fsck(_round: int) -> None:
+        ledgers.git_default.fsck_seconds()
+
+    methods = {"hashlib": hash_all, "verify_chain": verify_chain_all,
+               "verify_ledger": verify_ledger_all, "git fsck": fsck}
     seconds = run_rounds(methods, settings.verify_rounds)
     ledger.close()
 
-    if outcomes["hashlib"] != count or outcomes["verify_chain"][0] != count:
-        raise SystemExit(f"verification covered {outcomes['verify_chain'][0]} records, expected {count}")
-    if outcomes["verify_ledger"].records != count:
-        raise SystemExit(f"verify_ledger covered {outcomes['verify_ledger'].records} records, expected {count}")
-    report.checks.append(f"verify_chain and verify_ledger passed on the SQLite ledger ({count} records)")
+    for name, records in covered.items():
+        if records != count:
+            raise SystemExit(f"{name} covered {records} records, expected {count}")
+    report.checks.append(
+        f"verify_chain and verify_ledger passed on the SQLite ledger ({count} records)"
+    )
 
-    section = f"2. verify, SQLite, {count} records, {stored_bytes / 1e6:.1f} MB of header+body"
     megabytes = stored_bytes / 1e6
-    for name, label in (("verify_chain", "`verify_chain`"), ("verify_ledger", "`verify_ledger`"),
-                        ("hashlib", "hashlib SHA-256 of header and body (baseline)")):
+    section = f"2. verify, SQLite, {count} records, {megabytes:.1f} MB of header+body"
+    labels = (("verify_chain", "`verify_chain`"), ("verify_ledger", "`verify_ledger`"),
+              ("hashlib", "hashlib SHA-256 of header and body (baseline)"))
+    for name, label in labels:
         is_baseline = name == "hashlib"
         report.rows.append(Row(
             section, label,
             f"{format_rate(rate(count, seconds[name]), 'records/s')}, "
             f"{rate(megabytes, seconds[name]):.1f} MB/s",
             "1.00" if is_baseline else
-            f"**{paired_ratio(seconds['hashlib'], seconds[name]):.2f}** of hashlib (goal ≥ 0.8)",
+            f"**{paired_ratio(seconds['hashlib'], seconds[name]):.2f}** of hashlib "
+            "(goal ≥ 0.8)",
             timing(seconds[name], "pass"),
         ))
     report.rows.append(Row(
         "4. git locker", f"`git fsck --full` over {count // settings.records_per_run} commits",
         f"{statistics.median(seconds['git fsck']):.2f} s",
-        f"`verify_ledger` takes {paired_ratio(seconds['verify_ledger'], seconds['git fsck']):.2f}× "
-        "the fsck time",
+        f"`verify_ledger` takes "
+        f"{paired_ratio(seconds['verify_ledger'], seconds['git fsck']):.2f}× the fsck time",
         timing(seconds["git fsck"], "fsck"),
     ))
 
@@ -371,33 +395,49 @@ def bench_verification(workdir: Path, ledgers: SqliteLedgers, settings: Settings
 def run_writer_batch(mode: str, url: str, settings: Settings) -> float:
     """Start the writer processes, release them together and return seconds until the last ends."""
     context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(settings.pg_writers + 1)
+    start = context.Event()
     results = context.Queue()
     processes = [
         context.Process(
             target=run_writer,
             args=(WriterTask(mode, url, writer, settings.pg_runs_per_writer,
-                             settings.pg_records_per_run), barrier, results),
+                             settings.pg_records_per_run), start, results),
         )
         for writer in range(settings.pg_writers)
     ]
     for process in processes:
         process.start()
     try:
-        barrier.wait(timeout=300)
+        _collect(results, processes, "ready")
         started = time.monotonic()
-        ends = []
-        while len(ends) < len(processes):
-            try:
-                ends.append(results.get(timeout=1)[1])
-            except Exception:  # queue.Empty: check that no writer died
-                failed = [p for p in processes if p.exitcode not in (None, 0)]
-                if failed:
-                    raise SystemExit(f"{mode} writer exited with status {failed[0].exitcode}") from None
+        start.set()
+        ends = _collect(results, processes, "done")
     finally:
         for process in processes:
             process.join(timeout=60)
     return max(ends) - started
+
+
+def _collect(results: Any, processes: list[Any], state: str) -> list[Any]:
+    """Wait for every writer to report `state`; stop if a writer exits with an error first."""
+    values = []
+    deadline = time.monotonic() + 600
+    while len(values) < len(processes):
+        try:
+            reported, _writer, value = results.get(timeout=1)
+        except queue.Empty:
+            failed = [process for process in processes if process.exitcode not in (None, 0)]
+            if failed:
+                raise SystemExit(
+                    f"a writer process exited with status {failed[0].exitcode}"
+                ) from None
+            if time.monotonic() > deadline:
+                raise SystemExit(f"writers did not report {state} within 600 s") from None
+            continue
+        if reported != state:
+            raise SystemExit(f"a writer reported {reported} while the parent waited for {state}")
+        values.append(value)
+    return values
 
 
 def restart_with_fsync(data: Path, server_url: str) -> None:
@@ -421,7 +461,9 @@ def restart_with_fsync(data: Path, server_url: str) -> None:
     subprocess.run(argv, check=True, capture_output=True)
 
 
-def bench_postgres(workdir: Path, settings: Settings, report: Report, environment: dict[str, str]) -> None:
+def bench_postgres(
+    workdir: Path, settings: Settings, report: Report, environment: dict[str, str]
+) -> None:
     """Run the concurrent writers against a PostgreSQL server started for this script."""
     import psycopg
     from support.pgserver import create_database, pg_bin, postgres_server
@@ -436,9 +478,12 @@ def bench_postgres(workdir: Path, settings: Settings, report: Report, environmen
                 "SELECT current_setting('server_version'), current_setting('fsync'), "
                 "current_setting('synchronous_commit')"
             ).fetchone()
-        if settings_row[1] != "on":
-            raise SystemExit(f"PostgreSQL runs with fsync={settings_row[1]} after the restart; expected on")
-        environment["PostgreSQL"] = f"{settings_row[0]} (fsync={settings_row[1]}, synchronous_commit={settings_row[2]})"
+        version, fsync, synchronous_commit = settings_row
+        if fsync != "on":
+            raise SystemExit(f"PostgreSQL runs with fsync={fsync} after the restart; expected on")
+        environment["PostgreSQL"] = (
+            f"{version} (fsync={fsync}, synchronous_commit={synchronous_commit})"
+        )
         urls: dict[str, str] = {}
         # Only the writers' time counts, not creating the database and schema.
         elapsed: dict[str, list[float]] = {"ledger": [], "raw": []}
@@ -454,11 +499,13 @@ def bench_postgres(workdir: Path, settings: Settings, report: Report, environmen
         run_rounds({mode: batch(mode) for mode in elapsed}, settings.pg_rounds, warmup=0)
         ledger_seconds, raw_seconds = elapsed["ledger"], elapsed["raw"]
         _check_postgres_chain(urls["ledger"], workdir, settings, total, report)
+        _check_raw_postgres_chain(urls["raw"], total, report)
 
     section = (f"3. append, PostgreSQL, {settings.pg_writers} writer processes × "
                f"{settings.pg_runs_per_writer} runs × {settings.pg_records_per_run} records")
     report.rows += [
-        Row(section, "`Ledger.append`", format_rate(total / statistics.median(ledger_seconds), "records/s"),
+        Row(section, "`Ledger.append`",
+            format_rate(total / statistics.median(ledger_seconds), "records/s"),
             f"**{paired_ratio(raw_seconds, ledger_seconds):.2f}** of raw",
             timing(ledger_seconds, "batch") + "; chain verified"),
         Row(section, "raw psycopg, bodies pre-encoded (baseline)",
@@ -467,7 +514,9 @@ def bench_postgres(workdir: Path, settings: Settings, report: Report, environmen
     ]
 
 
-def _check_postgres_chain(url: str, workdir: Path, settings: Settings, total: int, report: Report) -> None:
+def _check_postgres_chain(
+    url: str, workdir: Path, settings: Settings, total: int, report: Report
+) -> None:
     """Stop unless the last PostgreSQL ledger verifies as one chain of whole runs."""
     ledger = Ledger(url)
     try:
@@ -479,17 +528,33 @@ def _check_postgres_chain(url: str, workdir: Path, settings: Settings, total: in
         ledger.close()
     expected_runs = settings.pg_writers * settings.pg_runs_per_writer
     # Ledger.runs() lists only runs with run, result or checkpoint records,
-    # and these runs hold evidence records alone, so runs are counted here.
+    # and these runs contain only evidence records, so runs are counted here.
     # A run is contiguous when its records form one block in seq order.
     blocks = [run for index, run in enumerate(order) if index == 0 or order[index - 1] != run]
     if verified.records != total or len(set(order)) != expected_runs:
-        raise SystemExit(f"PostgreSQL ledger has {verified.records} records in {len(set(order))} runs, "
-                         f"expected {total} in {expected_runs}")
+        raise SystemExit(
+            f"PostgreSQL ledger has {verified.records} records in {len(set(order))} runs, "
+            f"expected {total} in {expected_runs}"
+        )
     if len(blocks) != expected_runs:
         raise SystemExit("some run is split into several blocks in the PostgreSQL chain")
     report.checks.append(
         f"verify_ledger passed on the PostgreSQL ledger: {total} records, {expected_runs} runs, "
         f"each run contiguous, head seq {verified.last_seq}, {seconds:.2f} s"
+    )
+
+
+def _check_raw_postgres_chain(url: str, total: int, report: Report) -> None:
+    """Stop unless the raw psycopg writers also left one verifiable chain of `total` records."""
+    ledger = Ledger(url)
+    try:
+        last_seq, _head = verify_chain(ledger.records(), lambda _key_id: None)
+    finally:
+        ledger.close()
+    if last_seq != total:
+        raise SystemExit(f"the raw PostgreSQL chain ends at seq {last_seq}, expected {total}")
+    report.checks.append(
+        f"verify_chain passed on the raw psycopg baseline's chain ({total} records)"
     )
 
 
@@ -502,8 +567,9 @@ def describe_environment() -> dict[str, str]:
     def output(*argv: str) -> str:
         return subprocess.run(argv, check=True, capture_output=True, text=True).stdout.rstrip()
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+               platform.processor())
     return {
         "command": " ".join([".venv/bin/python", "bench/ledger_bench.py", *sys.argv[1:]]),
         "nproc": output("nproc"),
@@ -527,7 +593,9 @@ def print_report(environment: dict[str, str], report: Report) -> None:
     print("\n### Results\n")
     print("| Section | Method | Median result | Ratio | Note |")
     print("|---|---|---|---|---|")
-    for row in report.rows:
+    # Sections 1 and 2 add rows to section 4 too; sorting by the section
+    # number keeps the order within each section.
+    for row in sorted(report.rows, key=lambda row: int(row.section.split(".", 1)[0])):
         print(f"| {row.section} | {row.method} | {row.result} | {row.ratio} | {row.note} |")
     print("\n### Checks\n")
     for check in report.checks:
@@ -537,8 +605,11 @@ def print_report(environment: dict[str, str], report: Report) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="short smoke run: 3 SQLite runs, 3 verification rounds, 1 PostgreSQL round")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory and print its path")
+                        help=f"short smoke run: {QUICK.sqlite_runs} SQLite runs, "
+                             f"{QUICK.verify_rounds} verification rounds, "
+                             f"{QUICK.pg_rounds} PostgreSQL round")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary directory and print its path")
     parser.add_argument("--skip-postgres", action="store_true",
                         help="skip section 3, the concurrent writers on PostgreSQL")
     parser.add_argument("--only-postgres", action="store_true",
@@ -551,7 +622,8 @@ def main() -> None:
     report = Report()
     try:
         if not arguments.only_postgres:
-            print(f"sections 1 and 4: appends ({settings.sqlite_runs} timed runs)", file=sys.stderr)
+            print(f"sections 1 and 4: appends ({settings.sqlite_runs} timed runs)",
+                  file=sys.stderr)
             ledgers = bench_sqlite_appends(workdir, settings, report)
             print(f"section 2: verification ({settings.verify_rounds} rounds)", file=sys.stderr)
             bench_verification(workdir, ledgers, settings, report)

@@ -1,10 +1,11 @@
 """Concurrent writer processes for the PostgreSQL benchmark.
 
 The parent starts one process per writer with the `spawn` start method, so
-no database connection is inherited. Each writer builds its records, waits at
-a barrier with the others and the parent, appends its runs, and reports
-`time.monotonic()` at its end. On Linux that clock is shared by all
-processes, so the parent can time the batch from the barrier to the last end.
+no database connection is inherited. Each writer builds its records and
+connects, reports that it is ready, waits for the start event, appends its
+runs and reports `time.monotonic()` at its end. On Linux that clock is
+shared by all processes, so the parent can time the batch from the start
+event to the last end.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ STAMP = "2026-12-04T20:15:00Z"
 
 @dataclass(frozen=True)
 class WriterTask:
-    """What one writer process does: `runs` runs of `records_per_run` records."""
+    """Work of one writer process: `runs` runs of `records_per_run` records."""
 
     mode: str  # "ledger" for assay's Ledger, "raw" for the psycopg baseline
     url: str
@@ -30,8 +31,12 @@ class WriterTask:
     records_per_run: int
 
 
-def run_writer(task: WriterTask, barrier: Any, results: Any) -> None:
-    """Append the task's runs after the barrier; put (writer, end time, records) on `results`."""
+def run_writer(task: WriterTask, start: Any, results: Any) -> None:
+    """Append the task's runs once `start` is set.
+
+    Puts ("ready", writer, None) on `results` before waiting, and
+    ("done", writer, end time) after the last commit.
+    """
     from assay.evidence.ledger import Ledger, NewRecord
     from assay.evidence.records import canonical
     from raw_chain import PostgresChain
@@ -63,10 +68,11 @@ def run_writer(task: WriterTask, barrier: Any, results: Any) -> None:
         close = chain.close
 
     try:
-        barrier.wait()
+        results.put(("ready", task.writer, None))
+        start.wait()
         for run, payload in plans:
             append(run, payload)
         ended = time.monotonic()
     finally:
         close()
-    results.put((task.writer, ended, task.runs * task.records_per_run))
+    results.put(("done", task.writer, ended))

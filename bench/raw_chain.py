@@ -32,11 +32,18 @@ def _plain(value: str) -> bool:
 
 
 def chain_rows(
-    head: tuple[int, str] | None, run: str, scope: str, time: str, kind: str, bodies: Sequence[bytes]
+    head: tuple[int, str] | None,
+    run: str,
+    scope: str,
+    time: str,
+    kind: str,
+    bodies: Sequence[bytes],
 ) -> list[tuple[Any, ...]]:
     """Build the insert rows of one run after `head` (None for an empty chain)."""
     if not all(_plain(value) for value in (run, scope, time, kind)):
-        raise ValueError("run, scope, time and kind must be printable ASCII without quotes or backslashes")
+        raise ValueError(
+            "run, scope, time and kind must be printable ASCII without quotes or backslashes"
+        )
     seq, prev = head if head is not None else (0, GENESIS_PREV)
     rows = []
     for body in bodies:
@@ -94,7 +101,8 @@ class PostgresChain:
             head = cursor.execute(_HEAD_QUERY).fetchone()
             rows = chain_rows(head, run, scope, time, kind, bodies)
             cursor.executemany(
-                f"INSERT INTO records ({_INSERT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                f"INSERT INTO records ({_INSERT_COLUMNS})"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 rows,
             )
 

@@ -6,10 +6,33 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Category = Literal["security", "availability", "confidentiality", "processing_integrity", "privacy"]
 CONFIG_FILE = "assay.yaml"
+SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class Person(BaseModel):
+    """Someone who may sign attestations of manual controls."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    public_key: str = Field(
+        min_length=1, description="Ed25519 public key (PEM) of the person, relative to the workspace."
+    )
+    roles: list[str] = Field(
+        default_factory=list,
+        description="Roles of the person; a manual control may require one of them.",
+    )
+
+    @field_validator("roles")
+    @classmethod
+    def _roles_not_blank(cls, value: list[str]) -> list[str]:
+        for role in value:
+            if not role.strip():
+                raise ValueError("a role must not be empty")
+        return value
 
 
 class WorkspaceConfig(BaseModel):
@@ -25,7 +48,7 @@ class WorkspaceConfig(BaseModel):
     )
     scope: str = Field(
         default="default",
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        pattern=SCOPE_PATTERN,
         description="Scope recorded on every ledger record: an environment, tenant or system.",
     )
     ledger: str | None = Field(
@@ -45,6 +68,10 @@ class WorkspaceConfig(BaseModel):
     )
     params: dict[str, Any] = Field(
         default_factory=dict, description="Shared thresholds, readable in assertions as `params`."
+    )
+    people: dict[str, Person] = Field(
+        default_factory=dict,
+        description="People who attest manual controls, by the name `assay attest --by` takes.",
     )
 
 

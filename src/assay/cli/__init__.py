@@ -10,7 +10,9 @@ import os
 
 import typer
 
-from assay.cli import collectors, keys, ledger, run, verify
+from assay.cli import attest, collectors, keys, ledger, run, verify
+from assay.cli import check as gate
+from assay.cli import init, status
 
 app = typer.Typer(
     add_completion=False,
@@ -21,9 +23,16 @@ app = typer.Typer(
 app.command()(run.run)
 app.command()(verify.verify)
 app.command()(run.lint)
+app.command()(attest.attest)
+app.command()(init.init)
+app.command()(status.status)
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(ledger.ledger_app, name="ledger")
 app.add_typer(collectors.collectors_app, name="collectors")
+app.command("check")(gate.check_command)
+app.command("diff")(gate.diff_command)
+app.add_typer(gate.baseline_app, name="baseline")
+app.add_typer(gate.schema_app, name="schema")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Load a workspace: assay.yaml and every control, with every problem reported at once."""
+"""Load a workspace: assay.yaml, every control and every waiver, with every problem reported at once."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ValidationError
 
 from assay.config import CONFIG_FILE, WorkspaceConfig
 from assay.controls.model import Control
+from assay.controls.waivers import WAIVERS_DIR, LoadedWaiver, Waiver
 from assay.controls.yamlsource import Document, Loc, Problem, load_document
-from assay.errors import ConfigError, WorkspaceErrors
+from assay.errors import ConfigError, VerificationUnavailable, WorkspaceErrors
 from assay.evidence import collectors
 from assay.evidence.collectors.base import Collector
 from assay.evidence.records import canonical
+from assay.keys import fingerprint, load_public_key
 from assay.policies.cel import CompiledExpression, ExpressionError, compile_expression
 
 CONTROLS_DIR = "controls"
@@ -50,6 +53,19 @@ class LoadedControl:
         return hashlib.sha256(canonical(self.definition())).hexdigest()
 
 
+@dataclass(frozen=True)
+class LoadedPerson:
+    """A person from `people` in assay.yaml, with the public key read from its file."""
+
+    name: str
+    public_key: Ed25519PublicKey
+    roles: tuple[str, ...]
+
+    @property
+    def key_id(self) -> str:
+        return fingerprint(self.public_key)
+
+
 @dataclass
 class Workspace:
     """A loaded workspace."""
@@ -57,6 +73,8 @@ class Workspace:
     root: Path
     config: WorkspaceConfig
     controls: list[LoadedControl]
+    waivers: list[LoadedWaiver] = field(default_factory=list)
+    people: dict[str, LoadedPerson] = field(default_factory=dict)
 
     @property
     def params_sha256(self) -> str:
@@ -120,18 +138,39 @@ def _suggest_field(model: type[BaseModel], loc: Loc) -> str:
     return ""
 
 
-def _load_config(root: Path) -> tuple[WorkspaceConfig | None, list[str]]:
+def _load_config(root: Path) -> tuple[WorkspaceConfig | None, dict[str, LoadedPerson], list[str]]:
     config_path = root / CONFIG_FILE
     if not config_path.is_file():
         raise ConfigError(f"{config_path}: not found; is {root} an assay workspace?")
     config_doc = load_document(config_path, CONFIG_FILE, WorkspaceConfig)
     config = _validate(config_doc, WorkspaceConfig)
-    return config, [config_doc.format(p) for p in config_doc.problems]
+    people = _load_people(root, config, config_doc) if config is not None else {}
+    return config, people, [config_doc.format(p) for p in config_doc.problems]
+
+
+def _load_people(root: Path, config: WorkspaceConfig, document: Document) -> dict[str, LoadedPerson]:
+    """Read each person's public key; an unreadable or non-Ed25519 key is a problem at its field."""
+    people: dict[str, LoadedPerson] = {}
+    for name, person in config.people.items():
+        loc: Loc = ("people", name, "public_key")
+        path = root / person.public_key
+        try:
+            pem = path.read_bytes()
+        except OSError as exc:
+            document.add(loc, f"cannot read public key {person.public_key}: {exc.strerror}")
+            continue
+        try:
+            key = load_public_key(pem, person.public_key)
+        except VerificationUnavailable as exc:
+            document.add(loc, f"{exc}; give the PEM public key of an Ed25519 key pair")
+            continue
+        people[name] = LoadedPerson(name=name, public_key=key, roles=tuple(person.roles))
+    return people
 
 
 def load_config(root: Path) -> WorkspaceConfig:
     """Load only assay.yaml, for commands that need no controls (the ledger commands)."""
-    config, problems = _load_config(root.resolve())
+    config, _people, problems = _load_config(root.resolve())
     if problems or config is None:
         raise WorkspaceErrors(problems)
     return config
@@ -140,7 +179,7 @@ def load_config(root: Path) -> WorkspaceConfig:
 def load_workspace(root: Path) -> Workspace:
     """Load and check a workspace; raise WorkspaceErrors listing every problem found."""
     root = root.resolve()
-    config, problems = _load_config(root)
+    config, people, problems = _load_config(root)
 
     loaded: list[LoadedControl] = []
     seen: dict[str, str] = {}
@@ -162,10 +201,32 @@ def load_workspace(root: Path) -> Workspace:
         problems.extend(document.format(p) for p in document.problems)
         if result is not None and not document.problems:
             loaded.append(result)
+    waivers = _load_waivers(root, seen, problems)
     if problems or config is None:
         raise WorkspaceErrors(problems)
     loaded.sort(key=lambda item: item.control.id)
-    return Workspace(root=root, config=config, controls=loaded)
+    return Workspace(root=root, config=config, controls=loaded, waivers=waivers, people=people)
+
+
+def _load_waivers(root: Path, control_files: dict[str, str], problems: list[str]) -> list[LoadedWaiver]:
+    """Load every waiver file; `control_files` maps each control id found to its file."""
+    waivers: list[LoadedWaiver] = []
+    folder = root / WAIVERS_DIR
+    paths = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    for path in paths:
+        display = path.relative_to(root).as_posix()
+        document = load_document(path, display, Waiver)
+        waiver = _validate(document, Waiver)
+        if waiver is not None and waiver.control not in control_files:
+            hint = collectors.suggest(waiver.control, sorted(control_files))
+            document.add(
+                ("control",),
+                f"waiver {display} names control {waiver.control}, which does not exist{hint}",
+            )
+        problems.extend(document.format(p) for p in document.problems)
+        if waiver is not None and not document.problems:
+            waivers.append(LoadedWaiver(waiver=waiver, source=display))
+    return waivers
 
 
 def _undeclared_fact(collector: type[Collector], path: tuple[str, ...]) -> str | None:
@@ -244,9 +305,11 @@ def _check_control(
                 if problem:
                     document.add(loc, problem)
         expressions.append(compiled)
-    if control.not_applicable is None and not control.evidence:
+    if control.manual is not None:
+        _check_manual(control, document)
+    elif control.not_applicable is None and not control.evidence:
         document.add(("evidence",), "a control needs evidence, or not_applicable with a justification")
-    if control.evidence and not control.assert_:
+    if control.manual is None and control.evidence and not control.assert_:
         document.add(("assert",), "a control with evidence needs at least one assertion")
     if document.problems:
         return None
@@ -256,4 +319,33 @@ def _check_control(
     )
 
 
-__all__ = ["LoadedControl", "Problem", "Workspace", "load_workspace"]
+def _check_manual(control: Control, document: Document) -> None:
+    """Reject fields that contradict `manual`: a manual control is judged by attestations alone."""
+    if control.evidence:
+        document.add(
+            ("evidence",),
+            "a manual control takes no evidence; remove the evidence or the manual block",
+            at_key=True,
+        )
+    if control.assert_:
+        document.add(
+            ("assert",),
+            "a manual control takes no assertions; remove the assertions or the manual block",
+            at_key=True,
+        )
+    if control.max_age is not None:
+        document.add(
+            ("max_age",),
+            "max_age applies to collected evidence; a manual control's attestations expire "
+            "after manual.attestation_every",
+            at_key=True,
+        )
+    if control.not_applicable is not None:
+        document.add(
+            ("not_applicable",),
+            "a control cannot be both manual and not applicable; remove one of them",
+            at_key=True,
+        )
+
+
+__all__ = ["LoadedControl", "LoadedPerson", "Problem", "Workspace", "load_workspace"]

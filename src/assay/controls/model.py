@@ -43,6 +43,29 @@ class Assertion(_Strict):
     expr: str = Field(min_length=1, description="CEL expression over evidence ids and `params`.")
 
 
+class Manual(_Strict):
+    """Attestation settings of a control that a person attests instead of evidence being collected."""
+
+    attestation_every: str = Field(
+        description="An attestation stays in force this long after it is signed, e.g. `365d`."
+    )
+    role: str | None = Field(
+        default=None, min_length=1,
+        description="Role (from `people` in assay.yaml) the attesting person must hold.",
+    )
+
+    @field_validator("attestation_every")
+    @classmethod
+    def _every_format(cls, value: str) -> str:
+        if duration_seconds(value) <= 0:
+            raise ValueError(f"attestation_every must be longer than zero, got {value!r}")
+        return value
+
+    @property
+    def attestation_every_seconds(self) -> int:
+        return duration_seconds(self.attestation_every)
+
+
 class Control(_Strict):
     """A control: the evidence it needs and the assertions that evidence must satisfy."""
 
@@ -63,7 +86,13 @@ class Control(_Strict):
     not_applicable: str | None = Field(
         default=None, description="Justification for excluding the control from scope."
     )
-    remediation: str | None = None
+    remediation: str | None = Field(
+        default=None, description="What to do when the control is not met; recorded in its results."
+    )
+    manual: Manual | None = Field(
+        default=None,
+        description="Set for a control that a person attests instead of evidence being collected.",
+    )
 
     @field_validator("criteria")
     @classmethod
@@ -85,5 +114,12 @@ class Control(_Strict):
         return None if self.max_age is None else duration_seconds(self.max_age)
 
     def definition(self) -> dict[str, Any]:
-        """Return the control as recorded in the ledger: every field, keyed by its name in the file."""
-        return self.model_dump(mode="json", by_alias=True)
+        """Return the control as recorded in the ledger: every field, keyed by its name in the file.
+
+        `manual` is left out when unset, so the definitions (and their
+        hashes) of controls recorded before the field existed stay the same.
+        """
+        definition = self.model_dump(mode="json", by_alias=True)
+        if definition.get("manual") is None:
+            definition.pop("manual", None)
+        return definition

@@ -1,4 +1,7 @@
-"""Judge one control from its collected evidence."""
+"""Judge one control from its collected evidence, or a manual control from its attestations.
+
+A waiver in force then turns a status that is not met into `waived`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from assay.controls.loader import LoadedControl
-from assay.engine.status import Status, worst
+from assay.controls.waivers import LoadedWaiver
+from assay.engine.attestations import Attestation, AttestationReview
+from assay.engine.status import MET, Status, worst
 from assay.evidence.collectors.base import Collected
 from assay.policies.cel import ExpressionError, evaluate, lookup
 from assay.timeutil import format_instant
@@ -55,10 +60,22 @@ class ControlResult:
     reasons: list[str]
     assertions: list[AssertionOutcome]
     evidence: list[EvidenceOutcome]
+    # The attestation in force that made a manual control pass.
+    attestation: Attestation | None = None
+    # The waiver that turned `waived_status` into `waived`.
+    waiver: LoadedWaiver | None = None
+    waived_status: Status | None = None
 
     @property
     def control_id(self) -> str:
         return self.loaded.control.id
+
+    @property
+    def remediation(self) -> str | None:
+        """The control's remediation text when the control is not met, else None."""
+        if self.status in MET or self.status is Status.NOT_APPLICABLE:
+            return None
+        return self.loaded.control.remediation
 
 
 def check_freshness(loaded: LoadedControl, outcome: EvidenceOutcome, now: datetime) -> None:
@@ -84,12 +101,23 @@ def _shorten(value: Any) -> Any:
 
 
 def judge(
-    loaded: LoadedControl, evidence: list[EvidenceOutcome], params: dict[str, Any]
+    loaded: LoadedControl,
+    evidence: list[EvidenceOutcome],
+    params: dict[str, Any],
+    *,
+    attestations: AttestationReview | None = None,
 ) -> ControlResult:
-    """Combine evidence outcomes and assertion outcomes into the control's status."""
+    """Combine evidence outcomes and assertion outcomes into the control's status.
+
+    A manual control is judged by `attestations` alone: `pass` while one is
+    in force, `manual` otherwise (also when `attestations` is None).
+    """
     control = loaded.control
     if control.not_applicable is not None:
         return ControlResult(loaded, Status.NOT_APPLICABLE, [control.not_applicable], [], evidence)
+    if control.manual is not None:
+        review = attestations or AttestationReview(reasons=["no attestation recorded"])
+        return judge_manual(loaded, review)
     statuses: list[Status] = []
     reasons: list[str] = []
     by_id = {item.id: item for item in evidence}
@@ -159,6 +187,36 @@ def judge(
             read = ", ".join(f"{name} = {_brief(val)}" for name, val in outcome.facts.items())
             reasons.append(f"{assertion.name}: false ({read})" if read else f"{assertion.name}: false")
     return ControlResult(loaded, worst(statuses), reasons, outcomes, evidence)
+
+
+def judge_manual(loaded: LoadedControl, review: AttestationReview) -> ControlResult:
+    """Return `pass` for a manual control with an attestation in force, else `manual`."""
+    status = Status.PASS if review.in_force is not None else Status.MANUAL
+    return ControlResult(
+        loaded, status, list(review.reasons), [], [], attestation=review.in_force
+    )
+
+
+def apply_waiver(result: ControlResult, waiver: LoadedWaiver | None) -> ControlResult:
+    """Turn a status that is not met into `waived` under `waiver`, a waiver in force.
+
+    A control that is met or not applicable keeps its status, and no waiver
+    is attached to it. The real status stays in `waived_status`, and the
+    real reasons follow the waiver's.
+    """
+    if waiver is None or result.status in MET or result.status is Status.NOT_APPLICABLE:
+        return result
+    details = waiver.waiver
+    reason = (
+        f"waived by {waiver.source} until {details.expires} (approved by {details.approver}, "
+        f"owner {details.owner}); status without the waiver: {result.status.value}; "
+        f"{details.justification}"
+    )
+    result.waived_status = result.status
+    result.status = Status.WAIVED
+    result.waiver = waiver
+    result.reasons = [reason, *result.reasons]
+    return result
 
 
 def _brief(value: Any) -> str:

@@ -5,19 +5,28 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from assay import __version__
 from assay.controls.loader import LoadedControl, Workspace
-from assay.engine.evaluate import ControlResult, EvidenceOutcome, check_freshness, judge
+from assay.controls.waivers import LoadedWaiver, waivers_in_force
+from assay.engine.attestations import recorded_attestations, review_attestations
+from assay.engine.evaluate import (
+    ControlResult,
+    EvidenceOutcome,
+    apply_waiver,
+    check_freshness,
+    judge,
+)
 from assay.engine.readiness import CategoryReadiness, readiness
 from assay.errors import AssayError, CollectorError, EvidenceMissing
 from assay.evidence import collectors
@@ -33,11 +42,12 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 SECRET_OPTION_WORDS = ("password", "secret", "token", "key")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass
 class RunOutcome:
-    """A recorded run: its results, readiness and ledger records."""
+    """A recorded run: its results, readiness, ledger records and warnings."""
 
     run_id: str
     now: datetime
@@ -47,6 +57,8 @@ class RunOutcome:
     readiness: list[CategoryReadiness]
     records: list[StoredRecord]
     artifacts: dict[str, Path]
+    # Waivers in force that expire soon, one line each.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def checkpoint(self) -> StoredRecord:
@@ -121,6 +133,10 @@ def run_workspace(
     appended in one transaction, and the checkpoint closes the run. A run
     interrupted before its checkpoint stays in the chain as incomplete, and
     evaluation and packs ignore it.
+
+    A waiver in force is recorded (a `waiver` record) in the first complete
+    run in which it is in force, in the transaction of its control. Manual
+    controls are judged by the `attestation` records of complete runs.
     """
     run_id = uuid.uuid4().hex
     stamp = format_instant(now)
@@ -146,35 +162,51 @@ def run_workspace(
     })])
     fault_point("run.after_run_record")
     recorded_definitions = _recorded_definitions(ledger)
+    recorded_waivers = _recorded_waivers(ledger)
+    attestation_records = recorded_attestations(ledger)
     results: list[ControlResult] = []
     artifacts: dict[str, Path] = {}
+    warnings: list[str] = []
     total = len(workspace.controls)
     for index, loaded in enumerate(workspace.controls, start=1):
         control = loaded.control
         if progress is not None:
-            progress(f"collecting {control.id}", index, total)
+            action = "checking attestations of" if control.manual is not None else "collecting"
+            progress(f"{action} {control.id}", index, total)
         entries: list[NewRecord] = []
         if recorded_definitions.get(control.id) != loaded.definition_sha256:
             entries.append(NewRecord("control", {
                 "control": control.id, "source": loaded.source,
                 "definition": loaded.definition(), "definition_sha256": loaded.definition_sha256,
             }))
-        outcomes = [] if control.not_applicable else collect_evidence(loaded, context)
+        waivers = waivers_in_force(workspace.waivers, control.id, scope, now)
+        for waiver in waivers:
+            if waiver.sha256 not in recorded_waivers:
+                entries.append(NewRecord("waiver", waiver.record_body()))
+                recorded_waivers.add(waiver.sha256)
+            warning = waiver.expiry_warning(now)
+            if warning is not None:
+                warnings.append(warning)
+                if progress is not None:
+                    progress(f"warning: {warning}", index, total)
+                else:
+                    logger.warning("%s", warning)
+        collect = control.not_applicable is None and control.manual is None
+        outcomes = collect_evidence(loaded, context) if collect else []
         fault_point("run.after_collect")
         for outcome in outcomes:
             check_freshness(loaded, outcome, now)
             entries.append(NewRecord("evidence", _evidence_body(
                 loaded, outcome, blobs, workspace.root, stamp, provenance_base, artifacts
             )))
-        result = judge(loaded, outcomes, params)
+        review = None
+        if control.manual is not None:
+            review = review_attestations(attestation_records, control, workspace.people, now)
+        result = judge(loaded, outcomes, params, attestations=review)
+        result = apply_waiver(result, waivers[0] if waivers else None)
+        _add_attached_file(result, blobs, artifacts)
         results.append(result)
-        entries.append(NewRecord("result", {
-            "control": control.id, "status": result.status.value, "reasons": result.reasons,
-            "assertions": [a.to_json() for a in result.assertions],
-            "evidence": [f"{control.id}/{o.id}" for o in outcomes],
-            "control_sha256": loaded.definition_sha256, "params_sha256": workspace.params_sha256,
-            "waiver_sha256": None,
-        }))
+        entries.append(NewRecord("result", _result_body(result, outcomes, workspace)))
         record(entries)
         fault_point("run.after_control")
     if progress is not None:
@@ -185,7 +217,49 @@ def run_workspace(
         workspace.config.categories,
         ((r.loaded.control.criteria, r.status) for r in results),
     )
-    return RunOutcome(run_id, now, scope, workspace, results, ready, stored, artifacts)
+    return RunOutcome(run_id, now, scope, workspace, results, ready, stored, artifacts, warnings)
+
+
+def _result_body(
+    result: ControlResult, outcomes: list[EvidenceOutcome], workspace: Workspace
+) -> dict[str, Any]:
+    loaded = result.loaded
+    control = loaded.control
+    waiver: LoadedWaiver | None = result.waiver
+    waiver_summary = None
+    if waiver is not None and result.waived_status is not None:
+        waiver_summary = {**waiver.summary(), "real_status": result.waived_status.value}
+    return {
+        "control": control.id, "status": result.status.value, "reasons": result.reasons,
+        "assertions": [a.to_json() for a in result.assertions],
+        "evidence": [f"{control.id}/{o.id}" for o in outcomes],
+        "control_sha256": loaded.definition_sha256, "params_sha256": workspace.params_sha256,
+        "waiver_sha256": waiver.sha256 if waiver is not None else None,
+        "waiver": waiver_summary,
+        "attestation": result.attestation.summary() if result.attestation is not None else None,
+        "remediation": result.remediation,
+    }
+
+
+def _add_attached_file(result: ControlResult, blobs: BlobStore, artifacts: dict[str, Path]) -> None:
+    """Add the file attached to the attestation in force to the run's artifacts.
+
+    The pack copies every artifact, so it then contains the attached file.
+    """
+    attached = result.attestation.attached if result.attestation is not None else None
+    digest = attached.get("sha256") if attached else None
+    if isinstance(digest, str) and _SHA256.match(digest) and blobs.has(digest):
+        artifacts[digest] = blobs.path_for(digest)
+
+
+def _recorded_waivers(ledger: Ledger) -> set[str]:
+    """Return the SHA-256 of every waiver recorded by a complete run."""
+    complete = ledger.complete_runs()
+    recorded: set[str] = set()
+    for record in ledger.records_of_kind("waiver"):
+        if record.header_fields()["run"] in complete:
+            recorded.add(str((record.body_fields() or {}).get("sha256")))
+    return recorded
 
 
 def _user() -> str:

@@ -205,8 +205,8 @@ class Ledger:
         self, *, run: str, scope: str, time: str, entries: Sequence[NewRecord]
     ) -> list[StoredRecord]:
         """Append `entries` in one transaction, in order, after the current head."""
-        # Bodies are canonicalised before the write lock is taken, so that
-        # concurrent writers wait only for each other's inserts.
+        # Bodies are canonicalised before the write lock is taken, so that no
+        # writer holds the lock while it encodes bodies.
         encoded = []
         for entry in entries:
             check_kind(entry.kind)

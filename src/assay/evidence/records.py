@@ -32,7 +32,7 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # while RFC 8785 (ECMAScript Number::toString) still writes plain decimals.
 _PLAIN_REPR_MIN = 1e-4
 # check_circular is off because _prepare walks every value first, and on a
-# cyclic value it raises RecursionError before the encoder sees it.
+# cyclic value it raises RecursionError before encoding starts.
 _JSON = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"), check_circular=False
 )
@@ -40,9 +40,9 @@ _JSON = json.JSONEncoder(
 # it match the encoder's output byte for byte.
 _encode_string = json.encoder.encode_basestring
 
-# The canonical form of a header whose text fields are strings and whose
-# seq is an int within ±(2**53 - 1): the keys in HEADER_FIELDS order, which
-# is sorted, and no whitespace.
+# Canonical form of a header whose text fields are strings and whose seq is
+# an int within ±(2**53 - 1). The keys follow HEADER_FIELDS, which is sorted,
+# and there is no whitespace.
 _HEADER_FORMAT = (
     '{"body_sha256":%s,"kind":%s,"prev":%s,"run":%s,"scope":%s,"seq":%d,"time":%s,"v":%d}'
 )
@@ -68,9 +68,9 @@ def _prepare(value: Any) -> Any:
     # RFC 8785 form: integral floats become ints, because ECMAScript writes
     # 231.0 as 231. Anything the encoder would write differently, such as
     # floats beyond 2**53 that ECMAScript pads with zeros, raises _Fallback.
-    # Containers are copied only when an item changes, and the loops below
-    # handle scalar items inline, because one call per leaf was most of the
-    # cost of canonicalising an evidence body.
+    # To keep the walk cheap, the loops below handle scalar items inline
+    # rather than with a call per leaf, and copy a container only when one
+    # of its items changes.
     kind = type(value)
     if kind is dict:
         return _prepare_dict(value)
@@ -228,7 +228,7 @@ def _header_bytes(
 ) -> bytes:
     # Fills _HEADER_FORMAT when that gives the canonical bytes, so that no
     # header dict is built and walked per record. Other values go through
-    # canonical(), which also raises for them what it raised before.
+    # canonical(), so they are encoded or rejected as before.
     strings = (body_sha256, kind, prev, run, scope, time)
     if type(seq) is int and -MAX_SAFE_INTEGER <= seq <= MAX_SAFE_INTEGER and all(
         type(value) is str for value in strings
@@ -240,7 +240,7 @@ def _header_bytes(
         try:
             return text.encode("utf-8")
         except UnicodeEncodeError:
-            pass  # a lone surrogate: canonical() raises the usual ValueError
+            pass  # A lone surrogate, for which canonical() raises ValueError.
     return canonical({
         "v": RECORD_VERSION,
         "seq": seq,
@@ -290,8 +290,8 @@ def check_record(record: StoredRecord, expected_seq: int, expected_prev: str) ->
 def _parse_plain_header(header_bytes: bytes) -> dict[str, Any] | None:
     """Parse a header that matches _CANONICAL_HEADER, or return None.
 
-    None does not mean the header is invalid: _parse_header checks every
-    header that does not match.
+    None does not mean that the header is invalid, because _parse_header
+    checks every header that does not match.
     """
     try:
         text = header_bytes.decode("utf-8")

@@ -1,0 +1,1 @@
+"""The control library that ships with assay: criteria catalogs, controls, policy templates."""

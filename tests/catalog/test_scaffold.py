@@ -1,0 +1,222 @@
+"""`scaffold`: the files of a new workspace, never overwriting, and nothing claimed by default."""
+
+from __future__ import annotations
+
+import stat
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from assay import keys
+from assay.catalog.scaffold import (
+    CREATED,
+    library_controls,
+    library_params_text,
+    library_policies,
+    scaffold,
+)
+from assay.commands import run_command
+from assay.controls.loader import load_workspace
+from assay.engine.readiness import DOCUMENT_COLLECTORS
+from assay.errors import KeyFileError, UsageError
+
+NOW = datetime(2026, 12, 4, 20, 15, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _no_environment_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The run below must sign with the workspace's own key file.
+    monkeypatch.delenv(keys.SIGNING_KEY_ENV, raising=False)
+    monkeypatch.delenv("ASSAY_LEDGER", raising=False)
+
+
+def _yaml(path: Path) -> dict:
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+def test_scaffold_creates_every_file(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+
+    result = scaffold(root)
+
+    expected = {
+        ".assay/signing-key.pem", ".assay/signing-key.pub.pem", "assay.yaml", "README.md",
+        ".gitignore", "inputs/README.md", "waivers/README.md",
+        *(f"controls/{item.name}" for item in library_controls()),
+        *(f"policies/{name}" for name, _text in library_policies()),
+    }
+    assert set(result.created) == expected
+    assert result.skipped == []
+    assert all((root / relative).is_file() for relative in expected)
+
+
+def test_scaffolded_workspace_loads_every_control(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    scaffold(root)
+
+    workspace = load_workspace(root)
+
+    assert len(workspace.controls) == len(library_controls())
+    assert workspace.config.categories == ["security", "availability"]
+    assert workspace.config.signing_key == ".assay/signing-key.pem"
+
+
+def test_config_params_equal_library_params(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    scaffold(root)
+
+    config = _yaml(root / "assay.yaml")
+
+    assert config["params"] == YAML(typ="safe", pure=True).load(library_params_text())
+    assert config["name"] == "ws"
+    assert "people" not in config
+    assert "# people:" in (root / "assay.yaml").read_text(encoding="utf-8")
+
+
+def test_generated_private_key_is_private(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+
+    result = scaffold(root)
+
+    mode = stat.S_IMODE((root / ".assay" / "signing-key.pem").stat().st_mode)
+    assert mode == 0o600
+    assert result.key_fingerprint == keys.fingerprint(
+        keys.load_signing_key_file(root / ".assay" / "signing-key.pem").public
+    )
+
+
+def test_scaffold_twice_skips_everything(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    first = scaffold(root)
+    config = root / "assay.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("scope: production", "scope: staging"))
+    key_before = (root / ".assay" / "signing-key.pem").read_bytes()
+
+    second = scaffold(root)
+
+    assert second.created == []
+    assert sorted(second.skipped) == sorted(first.created)
+    assert "scope: staging" in config.read_text(encoding="utf-8")
+    assert (root / ".assay" / "signing-key.pem").read_bytes() == key_before
+
+
+def test_scaffold_restores_only_deleted_files(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    scaffold(root)
+    (root / "policies" / "encryption.md").unlink()
+
+    again = scaffold(root)
+
+    assert again.created == ["policies/encryption.md"]
+
+
+def test_scaffold_with_given_key(tmp_path: Path) -> None:
+    private, _public = keys.generate(tmp_path / "keys")
+    root = tmp_path / "ws"
+
+    result = scaffold(root, key=private)
+
+    assert not (root / ".assay").exists()
+    assert _yaml(root / "assay.yaml")["signing_key"] == str(private.resolve())
+    assert result.key_fingerprint == keys.fingerprint(keys.load_signing_key_file(private).public)
+
+
+def test_scaffold_with_key_inside_workspace_writes_relative_path(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    private, _public = keys.generate(root / "secrets")
+
+    scaffold(root, key=private)
+
+    assert _yaml(root / "assay.yaml")["signing_key"] == "secrets/signing-key.pem"
+
+
+def test_scaffold_rejects_missing_key(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+
+    with pytest.raises(KeyFileError, match="signing key not found"):
+        scaffold(root, key=tmp_path / "absent.pem")
+
+    assert list(root.iterdir()) == []
+
+
+def test_scaffold_rejects_half_key_pair_before_writing(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    (root / ".assay").mkdir(parents=True)
+    (root / ".assay" / "signing-key.pub.pem").write_text("public\n")
+
+    with pytest.raises(KeyFileError, match="already exists"):
+        scaffold(root)
+
+    assert sorted(p.name for p in root.iterdir()) == [".assay"]
+
+
+def test_scaffold_rejects_unknown_framework(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="unknown framework 'iso27001'"):
+        scaffold(tmp_path / "ws", framework="iso27001")
+
+
+def test_scaffold_rejects_file_as_root(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+
+    with pytest.raises(UsageError, match="not a folder"):
+        scaffold(target)
+
+
+def test_scaffold_reports_progress_in_order(tmp_path: Path) -> None:
+    seen: list[tuple[str, str]] = []
+
+    result = scaffold(tmp_path / "ws", progress=lambda action, path: seen.append((action, path)))
+
+    assert seen == [(CREATED, path) for path in result.created]
+    assert seen[0] == (CREATED, ".assay/signing-key.pem")
+
+
+def test_inputs_readme_names_every_input(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    scaffold(root)
+    readme = (root / "inputs" / "README.md").read_text(encoding="utf-8")
+
+    assert "| `inputs/pgbackrest-info.json` | BAK-01, BAK-02, BAK-03, DSP-02 |" in readme
+    assert "| IR-02 | An incident response tabletop exercise is held every year | security-lead | 365d |" in readme
+
+
+def test_fresh_workspace_claims_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    scaffold(root)
+
+    outcome, pack = run_command(root, NOW, None, None, None, pack=False)
+
+    assert pack is None
+    by_kind: dict[str, Counter[str]] = {"automated": Counter(), "documents": Counter(), "manual": Counter()}
+    for result in outcome.results:
+        control = result.loaded.control
+        if control.manual is not None:
+            kind = "manual"
+        elif all(spec.collector in DOCUMENT_COLLECTORS for spec in control.evidence):
+            kind = "documents"
+        else:
+            kind = "automated"
+        by_kind[kind][result.status.value] += 1
+    assert set(by_kind["automated"]) == {"missing"}
+    assert set(by_kind["manual"]) == {"manual"}
+    # The policy templates are present but unapproved, and the runbooks and
+    # risk register are absent, so every document control fails.
+    assert set(by_kind["documents"]) == {"fail"}
+    assert all(item.ratio == 0 for item in outcome.readiness)
+
+
+def test_fresh_policy_controls_fail_as_unapproved(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    scaffold(root)
+
+    outcome, _pack = run_command(root, NOW, None, None, None, pack=False)
+
+    policy_results = [r for r in outcome.results if r.control_id.startswith("POL-")]
+    assert len(policy_results) == 10
+    for result in policy_results:
+        assert result.reasons[0].startswith("approved by someone other than its owner: false"), result.reasons
+

@@ -62,7 +62,8 @@ def test_init_prints_progress_and_summary(tmp_path: Path) -> None:
 def test_init_twice_never_overwrites(tmp_path: Path) -> None:
     root = _init(tmp_path)
     policy = root / "policies" / "encryption.md"
-    edited = policy.read_text(encoding="utf-8").replace("approver:\n", "approver: Chief Executive\n")
+    text = policy.read_text(encoding="utf-8")
+    edited = text.replace("approver:\n", "approver: Chief Executive\n")
     policy.write_text(edited, encoding="utf-8")
 
     result = _runner().invoke(app, ["init", str(root)])
@@ -76,7 +77,9 @@ def test_init_twice_never_overwrites(tmp_path: Path) -> None:
 
 
 def test_init_with_missing_key_exits_2(tmp_path: Path) -> None:
-    result = _runner().invoke(app, ["init", str(tmp_path / "x"), "--key", str(tmp_path / "none.pem")])
+    missing_key = tmp_path / "none.pem"
+
+    result = _runner().invoke(app, ["init", str(tmp_path / "x"), "--key", str(missing_key)])
 
     assert result.exit_code == 2
     assert "signing key not found" in result.stderr

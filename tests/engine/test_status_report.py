@@ -50,6 +50,9 @@ created: 2026-12-01
 expires: 2026-12-10T00:00:00Z
 remediation: Nothing to change; retention grows by itself.
 """
+POLICY_EVIDENCE = {"id": "p", "collector": "policy.documents", "with": {"path": "p.md"}}
+FILES_EVIDENCE = {"id": "f", "collector": "files", "with": {"paths": ["r.md"]}}
+K6_EVIDENCE = {"id": "k", "collector": "k6.summary", "with": {"path": "k.json"}}
 PEOPLE = """\
 people:
   alice:
@@ -64,7 +67,9 @@ def _no_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ASSAY_LEDGER", raising=False)
 
 
-def _outcome(criteria_ids: list[str], status: Status, basis: str | None = "automated") -> ControlOutcome:
+def _outcome(
+    criteria_ids: list[str], status: Status, basis: str | None = "automated"
+) -> ControlOutcome:
     return ControlOutcome(criteria_ids, status, basis)
 
 
@@ -156,10 +161,8 @@ def test_two_tuples_still_accepted() -> None:
     ("fields", "expected"),
     [
         ({"manual": {"attestation_every": "365d"}}, "attestation"),
-        ({"evidence": [{"id": "p", "collector": "policy.documents", "with": {"path": "p.md"}},
-                       {"id": "f", "collector": "files", "with": {"paths": ["r.md"]}}]}, "documents"),
-        ({"evidence": [{"id": "p", "collector": "policy.documents", "with": {"path": "p.md"}},
-                       {"id": "k", "collector": "k6.summary", "with": {"path": "k.json"}}]}, "automated"),
+        ({"evidence": [POLICY_EVIDENCE, FILES_EVIDENCE]}, "documents"),
+        ({"evidence": [POLICY_EVIDENCE, K6_EVIDENCE]}, "automated"),
         ({"not_applicable": "no office"}, "none"),
     ],
 )
@@ -224,9 +227,11 @@ def test_status_after_run_matches_hand_table(tmp_path: Path) -> None:
     assert security.criteria_met == ["CC1.1", "CC2.2", "CC5.3"]
     assert security.criteria_not_applicable == ["CC6.4"]
     assert security.total == 32
-    assert security.coverage_gaps == _security_gaps({"CC1.1", "CC1.2", "CC2.2", "CC5.3", "CC6.1", "CC6.4"})
+    cited = {"CC1.1", "CC1.2", "CC2.2", "CC5.3", "CC6.1", "CC6.4"}
+    assert security.coverage_gaps == _security_gaps(cited)
     assert len(security.coverage_gaps) == 27
-    assert sorted(set(security.criteria_not_met) - set(security.coverage_gaps)) == ["CC1.2", "CC6.1"]
+    not_met_with_controls = set(security.criteria_not_met) - set(security.coverage_gaps)
+    assert sorted(not_met_with_controls) == ["CC1.2", "CC6.1"]
     assert security.status_text == "In progress"
     availability = by_category["availability"]
     assert availability.criteria_met == ["A1.1"]
@@ -234,10 +239,12 @@ def test_status_after_run_matches_hand_table(tmp_path: Path) -> None:
     assert availability.coverage_gaps == []
     assert availability.status_text == "In progress"
     evidenced = {row["criterion"]: row["evidenced"] for row in report.criteria_rows()}
-    assert {c: evidenced[c] for c in ("CC1.1", "CC2.2", "CC5.3", "CC1.2", "CC6.1", "A1.1", "A1.2", "A1.3")} == {
+    expected = {
         "CC1.1": "documents", "CC2.2": "documents", "CC5.3": "documents", "CC1.2": "none",
         "CC6.1": "none", "A1.1": "automated", "A1.2": "automated", "A1.3": "none",
     }
+    assert {criterion: evidenced[criterion] for criterion in expected} == expected
+    assert {evidenced[c] for c in security.coverage_gaps} == {"none"}
     assert report.waivers == []
     assert [(a.control, a.state, a.due) for a in report.attestations] == [("MAN-01", "none", True)]
 
@@ -249,10 +256,13 @@ def test_status_ignores_incomplete_and_other_scope_runs(tmp_path: Path) -> None:
     ledger = Ledger(f"sqlite:///{root / 'evidence' / 'ledger.db'}")
     try:
         bk03 = next(r for r in outcome.results if r.control_id == "BK-03")
-        ledger.append(run="interrupted", scope="production", time="2026-12-04T22:00:00.000000Z", entries=[
-            NewRecord("run", {"now": "2026-12-04T22:00:00.000000Z"}),
-            NewRecord("result", {"control": "BK-03", "status": "pass",
-                                 "control_sha256": bk03.loaded.definition_sha256}),
+        stamp = "2026-12-04T22:00:00.000000Z"
+        ledger.append(run="interrupted", scope="production", time=stamp, entries=[
+            NewRecord("run", {"now": stamp}),
+            NewRecord("result", {
+                "control": "BK-03", "status": "pass",
+                "control_sha256": bk03.loaded.definition_sha256,
+            }),
         ])
     finally:
         ledger.close()
@@ -283,7 +293,8 @@ def test_status_shows_waivers_and_attestations(tmp_path: Path) -> None:
     report = build_status(root, RUN_NOW, None)
     by_category = _by_category(report.categories)
 
-    assert report.run is not None and report.run.run == outcome.run_id
+    assert report.run is not None
+    assert report.run.run == outcome.run_id
     assert report.controls_by_status()["waived"] == ["BK-03"]
     assert report.controls_by_status()["pass"] == ["BK-01", "LT-01", "MAN-01", "POL-01"]
     assert by_category["availability"].criteria_met == ["A1.1", "A1.2", "A1.3"]
@@ -293,12 +304,17 @@ def test_status_shows_waivers_and_attestations(tmp_path: Path) -> None:
     assert evidenced == {"A1.1": "automated", "A1.2": "automated", "A1.3": "none"}
     assert by_category["security"].evidenced["CC1.2"] == "attestation"
     [waiver] = report.waivers
-    assert (waiver.control, waiver.file, waiver.approver) == ("BK-03", "waivers/bk-03.yaml", "security-lead")
+    assert waiver.control == "BK-03"
+    assert waiver.file == "waivers/bk-03.yaml"
+    assert waiver.approver == "security-lead"
     assert waiver.expires == "2026-12-10T00:00:00.000000Z"
     assert waiver.real_status == "fail"
     assert waiver.expiring_soon
     [attestation] = report.attestations
-    assert (attestation.control, attestation.by, attestation.state) == ("MAN-01", "alice", "expires soon")
+    assert attestation.control == "MAN-01"
+    assert attestation.by == "alice"
+    assert attestation.state == "expires soon"
+    assert attestation.due
     assert attestation.expires == "2026-12-11T10:00:00.000000Z"
     assert report.warnings == [
         "waiver waivers/bk-03.yaml for BK-03 expires in 5.11 days (at 2026-12-10T00:00:00.000000Z)",

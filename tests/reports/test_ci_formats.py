@@ -90,7 +90,6 @@ def report_of(root: Path, *, baseline: bool = True, strict: bool = False) -> Gat
     )
 
 
-@pytest.fixture(scope="module")
 def blessed_workspace(parent: Path) -> Path:
     """Return a workspace of passing controls with one run, blessed as the baseline."""
     root = make_workspace(parent)

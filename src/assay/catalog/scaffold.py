@@ -9,6 +9,7 @@ reported, so running init again only adds what is missing.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -132,16 +133,17 @@ def scaffold(
         if progress is not None:
             progress(action, relative)
 
-    _signing_key(result, key, report)
+    signing_key = _signing_key(result, key, report)
     controls = library_controls(framework)
     files: list[tuple[str, str]] = [
-        (CONFIG_FILE, render_config(result.root.name, framework, result.signing_key, controls)),
+        (CONFIG_FILE, render_config(result.root.name, framework, signing_key, controls)),
         ("README.md", render_readme(framework)),
         (".gitignore", GITIGNORE),
     ]
     files += [(f"controls/{item.name}", item.text) for item in controls]
     files += [(f"policies/{name}", text) for name, text in library_policies(framework)]
-    files.append(("inputs/README.md", render_inputs_readme(controls, library_input_guide(framework))))
+    inputs_readme = render_inputs_readme(controls, library_input_guide(framework))
+    files.append(("inputs/README.md", inputs_readme))
     files.append(("waivers/README.md", WAIVERS_README))
     for relative, text in files:
         report(CREATED if _write_new(result.root / relative, text) else SKIPPED, relative)
@@ -149,7 +151,7 @@ def scaffold(
 
 
 def _write_new(path: Path, text: str) -> bool:
-    """Write `text` to a new file, or return False and leave the file untouched when `path` exists."""
+    """Write `text` to a new file, or return False, leaving the file untouched, if `path` exists."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8", newline="\n") as handle:
@@ -159,24 +161,26 @@ def _write_new(path: Path, text: str) -> bool:
     return True
 
 
-def _signing_key(result: ScaffoldResult, key: Path | None, report: Progress) -> None:
+def _signing_key(result: ScaffoldResult, key: Path | None, report: Progress) -> str:
+    """Check the given key or generate one; return the signing_key setting for assay.yaml."""
     if key is not None:
         path = key.resolve()
         result.key_fingerprint = keys.fingerprint(keys.load_signing_key_file(path).public)
         inside = path.is_relative_to(result.root)
         result.signing_key = path.relative_to(result.root).as_posix() if inside else str(path)
-        return
+        return result.signing_key
     private = result.root / KEY_DIR / keys.PRIVATE_KEY_NAME
     result.signing_key = f"{KEY_DIR}/{keys.PRIVATE_KEY_NAME}"
     if private.exists():
         for name in (keys.PRIVATE_KEY_NAME, keys.PUBLIC_KEY_NAME):
             if (result.root / KEY_DIR / name).exists():
                 report(SKIPPED, f"{KEY_DIR}/{name}")
-        return
+        return result.signing_key
     private_path, public_path = keys.generate(result.root / KEY_DIR)
     result.key_fingerprint = keys.fingerprint(keys.load_signing_key_file(private_path).public)
     for path in (private_path, public_path):
         report(CREATED, path.relative_to(result.root).as_posix())
+    return result.signing_key
 
 
 def manual_roles(controls: list[LibraryControl]) -> list[str]:
@@ -186,17 +190,20 @@ def manual_roles(controls: list[LibraryControl]) -> list[str]:
 
 
 def render_config(
-    name: str, framework: str, signing_key: str | None, controls: list[LibraryControl]
+    name: str, framework: str, signing_key: str, controls: list[LibraryControl]
 ) -> str:
     """Write assay.yaml: commented settings and the library's params."""
     params = "".join(
-        f"  {line}\n" if line.strip() else "\n"
-        for line in library_params_text(framework).splitlines()
+        f"  {line}\n" if line.strip() else "\n" for line in _params_body(framework).splitlines()
     )
     # JSON strings are valid YAML, so json.dumps quotes any name safely.
     quoted_name = json.dumps(name or "My service")
-    key_line = f"signing_key: {json.dumps(signing_key)}" if signing_key else "# signing_key: .assay/signing-key.pem"
     roles = ", ".join(manual_roles(controls)) or "none"
+    roles_comment = textwrap.fill(
+        "People who sign attestations of manual controls with `assay attest --by NAME`. "
+        f"The library's manual controls ask for these roles: {roles}.",
+        width=76, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False,
+    )
     return f"""\
 # Settings of this assay workspace. `assay lint` checks this file and every
 # control. The README of this folder lists the daily commands.
@@ -214,7 +221,7 @@ categories: [security, availability]
 scope: production
 # Ed25519 private key (PEM) that signs each run's checkpoint. Keep it out of
 # version control. CI can pass its PEM text in ASSAY_SIGNING_KEY instead.
-{key_line}
+signing_key: {json.dumps(signing_key)}
 # Folder of public keys whose checkpoint signatures the ledger accepts. The
 # first run adds the signing key's public key, and `assay keys rotate` adds new ones.
 trusted_keys: keys/trusted
@@ -222,8 +229,7 @@ trusted_keys: keys/trusted
 # team with several CI runners can share PostgreSQL instead.
 # ledger: postgresql://assay@db.example.internal/assay
 
-# People who sign attestations of manual controls with `assay attest --by
-# NAME`. The library's manual controls ask for these roles: {roles}.
+{roles_comment}
 # people:
 #   alice:
 #     public_key: keys/people/alice.pub.pem
@@ -237,13 +243,29 @@ params:
 {params}"""
 
 
+def _params_body(framework: str) -> str:
+    """Return params.yaml without its opening comment, which describes the file itself."""
+    lines = library_params_text(framework).splitlines()
+    start = 0
+    while start < len(lines) and lines[start].startswith("#"):
+        start += 1
+    return "\n".join(lines[start:]).lstrip("\n")
+
+
 def render_inputs_readme(controls: list[LibraryControl], guide: dict[str, str]) -> str:
     """Write inputs/README.md: which file each control reads, and how to produce it."""
-    readers: dict[str, list[str]] = {}
+    lines = _inputs_section(controls, guide)
+    lines += _manual_section(controls)
+    lines += _policies_section(controls)
+    return "\n".join(lines) + "\n"
+
+
+def _inputs_section(controls: list[LibraryControl], guide: dict[str, str]) -> list[str]:
+    readers: dict[str, set[str]] = {}
     for item in controls:
         for path in input_paths(item):
             if not path.startswith("policies/"):
-                readers.setdefault(path, []).append(str(item.data["id"]))
+                readers.setdefault(path, set()).add(str(item.data["id"]))
     lines = [
         "# Inputs",
         "",
@@ -259,9 +281,12 @@ def render_inputs_readme(controls: list[LibraryControl], guide: dict[str, str]) 
     ]
     for path in sorted(readers):
         instructions = guide.get(path, "see the control's description")
-        lines.append(f"| `{path}` | {', '.join(sorted(set(readers[path])))} | {instructions} |")
-    manual = [item for item in controls if item.data.get("manual")]
-    lines += [
+        lines.append(f"| `{path}` | {', '.join(sorted(readers[path]))} | {instructions} |")
+    return lines
+
+
+def _manual_section(controls: list[LibraryControl]) -> list[str]:
+    lines = [
         "",
         "## Manual controls",
         "",
@@ -273,25 +298,25 @@ def render_inputs_readme(controls: list[LibraryControl], guide: dict[str, str]) 
         "| control | title | role | renewed every |",
         "| --- | --- | --- | --- |",
     ]
-    for item in manual:
-        spec = item.data["manual"]
-        lines.append(
-            f"| {item.data['id']} | {item.data['title']} | {spec.get('role') or 'any person'} "
-            f"| {spec['attestation_every']} |"
-        )
-    policies = sorted(
-        {str(item.data["id"]) for item in controls
-         if any(path.startswith("policies/") for path in input_paths(item))}
+    for item in controls:
+        spec = item.data.get("manual")
+        if spec:
+            role = spec.get("role") or "any person"
+            every = spec["attestation_every"]
+            lines.append(f"| {item.data['id']} | {item.data['title']} | {role} | {every} |")
+    return lines
+
+
+def _policies_section(controls: list[LibraryControl]) -> list[str]:
+    readers = sorted(
+        str(item.data["id"]) for item in controls
+        if any(path.startswith("policies/") for path in input_paths(item))
     )
-    lines += [
-        "",
-        "## Policies",
-        "",
-        f"The controls {', '.join(policies)} read the policy documents in",
-        "policies/, not files here. Each template there starts unapproved.",
-        "",
-    ]
-    return "\n".join(lines)
+    text = (
+        f"The controls {', '.join(readers)} read the policy documents in policies/, not files "
+        "here. Each template there starts unapproved."
+    )
+    return ["", "## Policies", "", *textwrap.wrap(text, width=72, break_on_hyphens=False)]
 
 
 def render_readme(framework: str) -> str:
@@ -331,8 +356,9 @@ behind them, and the signed record of every check. It was created by
    `assay.yaml`, and have them attest.
 
 Until evidence arrives, nothing is claimed: every automated control is
-`missing`, every manual control is `manual`, and every policy control fails
-until its policy is approved.
+`missing`, every manual control is `manual`, and every document control
+fails until its document exists (policies, runbooks, the risk register) and,
+for a policy, is approved.
 
 ## Daily commands
 

@@ -29,7 +29,8 @@ BASIS_STYLE = {"automated": "green", "documents": "cyan", "attestation": "yellow
 def status(
     workspace: WorkspaceArg = Path("."),
     output_format: Annotated[
-        str, typer.Option("--format", help="Output format: table (for people) or json (for machines).")
+        str,
+        typer.Option("--format", help="Output format: table (for people) or json (for machines)."),
     ] = "table",
     now: NowOption = None,
     ledger: LedgerOption = None,
@@ -79,7 +80,8 @@ def _readiness_table(report: Any) -> Table:
     table.add_column("Status")
     for item in report.categories:
         ratio = "n/a" if item.ratio is None else f"{item.ratio * 100:.0f} %"
-        table.add_row(item.title, f"{len(item.criteria_met)} of {item.total}", ratio, item.status_text)
+        met = f"{len(item.criteria_met)} of {item.total}"
+        table.add_row(item.title, met, ratio, item.status_text)
     return table
 
 
@@ -115,7 +117,8 @@ def _criteria_table(report: Any) -> Table:
     for row in report.criteria_rows():
         basis = row["evidenced"]
         style = BASIS_STYLE.get(basis, "dim")
-        table.add_row(row["criterion"], row["state"], f"[{style}]{basis}[/]", ", ".join(row["controls"]) or "-")
+        controls = ", ".join(row["controls"]) or "-"
+        table.add_row(row["criterion"], row["state"], f"[{style}]{basis}[/]", controls)
     return table
 
 

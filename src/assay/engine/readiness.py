@@ -157,7 +157,7 @@ class CategoryReadiness:
 
 def readiness(
     categories: Iterable[str],
-    controls: Iterable[ControlOutcome | tuple[Sequence[str], Status] | tuple[Sequence[str], Status, str]],
+    controls: Iterable[ControlOutcome | tuple[Sequence[str], Status]],
 ) -> list[CategoryReadiness]:
     """Compute readiness for the categories in scope (security always included).
 

@@ -1,7 +1,7 @@
 """The status report behind `assay status`: readiness of the latest complete run.
 
-The report reads the ledger only. It takes the latest complete run of the
-workspace's scope that judged controls (runs of `assay attest` and other
+Once a run is recorded, the report reads the ledger only. It takes the
+latest complete run of the workspace's scope that judged controls (runs of `assay attest` and other
 runs without result records are skipped), and the control definitions those
 results name by SHA-256. A run without its checkpoint counts for nothing.
 Before any such run, every control is reported as its definition implies:
@@ -48,7 +48,7 @@ class RunInfo:
     last_seq: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"run": self.run, "now": self.now, "first_seq": self.first_seq, "last_seq": self.last_seq}
+        return dict(self.__dict__)
 
 
 @dataclass
@@ -130,7 +130,10 @@ class StatusReport:
 
     def coverage_gaps(self) -> list[dict[str, str]]:
         return [
-            {"criterion": criterion, "category": item.category, "title": catalog.title_of(criterion)}
+            {
+                "criterion": criterion, "category": item.category,
+                "title": catalog.title_of(criterion),
+            }
             for item in self.categories
             for criterion in item.coverage_gaps
         ]
@@ -349,7 +352,9 @@ def _attestation_notices(controls: list[ControlStatus], now: datetime) -> list[A
     return notices
 
 
-def _expiry_warnings(waivers: list[WaiverNotice], attestations: list[AttestationNotice]) -> list[str]:
+def _expiry_warnings(
+    waivers: list[WaiverNotice], attestations: list[AttestationNotice]
+) -> list[str]:
     warnings = []
     for waiver in waivers:
         if waiver.expired:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import rfc8785
 
 RECORD_VERSION = 1
@@ -31,21 +32,15 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # Below this magnitude Python's float repr switches to exponent notation
 # while RFC 8785 (ECMAScript Number::toString) still writes plain decimals.
 _PLAIN_REPR_MIN = 1e-4
-# check_circular is off because _prepare walks every value first, and on a
-# cyclic value it raises RecursionError before encoding starts.
-_JSON = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"), check_circular=False
-)
-# The function that _JSON calls for every string, so strings written through
-# it match the encoder's output byte for byte.
-_encode_string = json.encoder.encode_basestring
 
 # Canonical form of a header whose text fields are strings and whose seq is
 # an int within ±(2**53 - 1). The keys follow HEADER_FIELDS, which is sorted,
-# and there is no whitespace.
+# and there is no whitespace. Each %s takes a JSON string as canonical()
+# writes it.
 _HEADER_FORMAT = (
     '{"body_sha256":%s,"kind":%s,"prev":%s,"run":%s,"scope":%s,"seq":%d,"time":%s,"v":%d}'
 )
+_HEADER_FORMAT_BYTES = _HEADER_FORMAT.encode()
 # Headers of the current version whose strings need no escape and whose seq
 # has at most 15 digits, so is below 2**53. Every match is in canonical form,
 # because canonical() writes such strings and integers unchanged.
@@ -64,10 +59,10 @@ class _Fallback(Exception):
 
 
 def _prepare(value: Any) -> Any:
-    # Returns a value that the standard library's C encoder writes in its
-    # RFC 8785 form: integral floats become ints, because ECMAScript writes
-    # 231.0 as 231. Anything the encoder would write differently, such as
-    # floats beyond 2**53 that ECMAScript pads with zeros, raises _Fallback.
+    # Returns a value that orjson writes in its RFC 8785 form: integral
+    # floats become ints, because ECMAScript writes 231.0 as 231. Anything
+    # orjson would write differently, such as floats beyond 2**53 that
+    # ECMAScript pads with zeros, raises _Fallback.
     # To keep the walk cheap, the loops below handle scalar items inline
     # rather than with a call per leaf, and copy a container only when one
     # of its items changes.
@@ -152,16 +147,21 @@ def _prepare_list(value: list[Any] | tuple[Any, ...]) -> list[Any] | tuple[Any, 
 def canonical(value: Any) -> bytes:
     """Return the RFC 8785 canonical JSON bytes of `value`.
 
-    Common shapes go through the standard library's C encoder after
-    `_prepare`; everything else (large or tiny floats, keys beyond the Basic
-    Multilingual Plane, other types) goes through the `rfc8785` package. A
-    property test checks both paths give identical bytes. Raises ValueError
-    for values outside the canonical domain (NaN, infinities, integers
-    beyond ±(2**53 - 1)).
+    Common shapes go through orjson after `_prepare`; everything else (large
+    or tiny floats, keys beyond the Basic Multilingual Plane, other types,
+    lone surrogates, nesting deeper than orjson's limit of 254 levels) goes
+    through the `rfc8785` package. A property test checks both paths give
+    identical bytes. Raises ValueError for values outside the canonical
+    domain (NaN, infinities, integers beyond ±(2**53 - 1)).
     """
     try:
-        return _JSON.encode(_prepare(value)).encode("utf-8")
-    except (_Fallback, ValueError, UnicodeEncodeError):
+        # orjson writes a prepared value in RFC 8785 form: strings with the
+        # same escapes, keys in code point order, which for keys within the
+        # Basic Multilingual Plane is RFC 8785's UTF-16 order, and floats of
+        # _prepare's plain range as Python's repr writes them. It raises
+        # JSONEncodeError, a TypeError, on what it cannot write.
+        return orjson.dumps(_prepare(value), option=orjson.OPT_SORT_KEYS)
+    except (_Fallback, TypeError):
         pass
     try:
         return rfc8785.dumps(value)
@@ -226,20 +226,19 @@ def check_kind(kind: str) -> None:
 def _header_bytes(
     seq: int, prev: str, time: str, run: str, scope: str, kind: str, body_sha256: str
 ) -> bytes:
-    # Fills _HEADER_FORMAT when that gives the canonical bytes, so that no
-    # header dict is built and walked per record. Other values go through
+    # Fills _HEADER_FORMAT_BYTES when that gives the canonical bytes, so that
+    # no header dict is built and walked per record. Other values go through
     # canonical(), so they are encoded or rejected as before.
     strings = (body_sha256, kind, prev, run, scope, time)
     if type(seq) is int and -MAX_SAFE_INTEGER <= seq <= MAX_SAFE_INTEGER and all(
         type(value) is str for value in strings
     ):
-        text = _HEADER_FORMAT % (
-            _encode_string(body_sha256), _encode_string(kind), _encode_string(prev),
-            _encode_string(run), _encode_string(scope), seq, _encode_string(time), RECORD_VERSION,
-        )
         try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:
+            return _HEADER_FORMAT_BYTES % (
+                orjson.dumps(body_sha256), orjson.dumps(kind), orjson.dumps(prev),
+                orjson.dumps(run), orjson.dumps(scope), seq, orjson.dumps(time), RECORD_VERSION,
+            )
+        except TypeError:
             pass  # A lone surrogate, for which canonical() raises ValueError.
     return canonical({
         "v": RECORD_VERSION,

@@ -7,7 +7,7 @@ split in parts (rotated files), read in the lexical order of their paths. A
 file that starts with the gzip magic bytes is decompressed.
 
 Times are RFC 3339 with any UTC offset, or numbers of seconds or
-milliseconds since the Unix epoch when `time_format` says so. Text times are
+milliseconds since the Unix epoch when `time_format` selects them. Text times are
 read with `datetime.fromisoformat`, which in Python 3.11 and later also reads
 other ISO 8601 forms (such as `20261204T192101Z`), and then with
 `assay.timeutil.parse_instant` for RFC 3339 forms it rejects (a lowercase
@@ -78,7 +78,7 @@ from operator import attrgetter, itemgetter, lt, sub, truediv, truth
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from assay.errors import CollectorError
 from assay.evidence.collectors.base import (
@@ -131,18 +131,8 @@ TimeFormat = Literal["rfc3339", "epoch_seconds", "epoch_milliseconds"]
 ROLES = ("time", "actor", "action", "target", "tenant", "result")
 
 
-class AuditFields(CollectorParams):
-    """Keys of the event fields. A dotted name (`actor.id`) reads a nested object."""
-
-    time: str = Field(default="time", min_length=1, description="Key of the event time.")
-    actor: str = Field(default="actor", min_length=1,
-                       description="Key of who acted (user, service account).")
-    action: str = Field(default="action", min_length=1, description="Key of what was done.")
-    target: str = Field(default="target", min_length=1,
-                        description="Key of what it was done to.")
-    tenant: str = Field(default="tenant", min_length=1, description="Key of the tenant.")
-    result: str = Field(default="result", min_length=1,
-                        description="Key of the outcome (success, failure, denied, 403, ...).")
+# The keys read for each role when `fields` does not name one.
+DEFAULT_FIELDS = {role: role for role in ROLES}
 
 
 class AuditJsonlParams(CollectorParams):
@@ -152,10 +142,11 @@ class AuditJsonlParams(CollectorParams):
         description="JSON-lines audit log (plain or gzip), or a glob matching its parts, "
         "relative to the workspace. Parts are read in the lexical order of their paths."
     )
-    fields: AuditFields = Field(
-        default_factory=AuditFields,
-        description="Keys of the event fields: time, actor, action, target, tenant, result. "
-        "Each defaults to its own name, and a dotted name reads a nested object.",
+    fields: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_FIELDS),
+        description="Map from role (time, actor, action, target, tenant, result) to the key "
+        "that holds it. A role left out is read from the key of its own name, and a dotted "
+        "name (actor.id) reads a nested object.",
     )
     time_format: TimeFormat = Field(
         default="rfc3339",
@@ -169,12 +160,12 @@ class AuditJsonlParams(CollectorParams):
     hash_field: str | None = Field(
         default=None,
         min_length=1,
-        description="Top-level key that holds each record's own hash (hex SHA-256).",
+        description="Top-level key of each record's own hash (hex SHA-256).",
     )
     prev_field: str | None = Field(
         default=None,
         min_length=1,
-        description="Top-level key that holds the previous record's hash (hex SHA-256).",
+        description="Top-level key of the previous record's hash (hex SHA-256).",
     )
     hash_scheme: HashScheme = Field(
         default="sha256-canonical-without-hash",
@@ -199,6 +190,18 @@ class AuditJsonlParams(CollectorParams):
         "(for gzip parts, the decompressed bytes).",
     )
 
+    @field_validator("fields")
+    @classmethod
+    def _check_fields(cls, fields: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(fields) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role {', '.join(unknown)}; the roles are "
+                             + ", ".join(ROLES))
+        for role, key in fields.items():
+            if not key or "" in key.split("."):
+                raise ValueError(f"{role}: {key!r} is not a key or a dotted path of keys")
+        return {**DEFAULT_FIELDS, **fields}
+
     @model_validator(mode="after")
     def _check_chain(self) -> AuditJsonlParams:
         if self.hash_scheme == "sha256-line":
@@ -206,8 +209,8 @@ class AuditJsonlParams(CollectorParams):
                 raise ValueError("hash_scheme sha256-line hashes the previous line as written, "
                                  "so it takes no hash_field; remove hash_field")
             if self.prev_field is None:
-                raise ValueError("hash_scheme sha256-line needs prev_field, the key that holds "
-                                 "the previous line's hash")
+                raise ValueError("hash_scheme sha256-line needs prev_field, the key of the "
+                                 "previous line's hash")
         if self.hash_field is not None and self.hash_field == self.prev_field:
             raise ValueError("hash_field and prev_field must be different keys")
         return self
@@ -328,7 +331,7 @@ class _Counts:
         counts = self.counts
         if counts is not None:
             counts.update(chunk)
-            if len(counts) > self.max_keys + 2 and _key_count(counts) > self.max_keys:
+            if len(counts) > self.max_keys and _key_count(counts) > self.max_keys:
                 self.counts = None
         return chunk
 
@@ -363,10 +366,10 @@ class _LogReader:
 
     def __init__(self, params: AuditJsonlParams) -> None:
         self.params = params
-        self.paths = {role: tuple(getattr(params.fields, role).split(".")) for role in ROLES}
+        self.paths = {role: tuple(params.fields[role].split(".")) for role in ROLES}
         self.top_level_keys = itemgetter(*(self.paths[role][0] for role in ROLES))
         self.getters = {role: _getter(self.paths[role]) for role in ROLES}
-        self.parse_time = _TimeParser(params.time_format, params.fields.time)
+        self.parse_time = _TimeParser(params.time_format, params.fields["time"])
         self.events = 0
         self.malformed = 0
         self.first_malformed = ""
@@ -381,7 +384,7 @@ class _LogReader:
         self.required_seen: set[str] = set()
         # Times of the events in seconds since the epoch. Each chunk's times are
         # sorted. Those at least as late as every time before them extend
-        # `in_order`, which stays sorted, and `late` holds the rest.
+        # `in_order`, which stays sorted, and `late` contains the rest.
         self.in_order = array("d")
         self.late = array("d")
         self.out_of_order = 0
@@ -731,7 +734,7 @@ def _max_gap(in_order: array, late: array) -> tuple[float, float]:
     of SORT_RUN_VALUES, which bounds the temporary lists.
     """
     # Late times by the index i of the in-order gap (in_order[i - 1], in_order[i])
-    # that contains them. Index 0 holds those before the first in-order time.
+    # that contains them. Index 0 is for those before the first in-order time.
     inserted: dict[int, list[float]] = {}
     for value in _sorted_times(late):
         inserted.setdefault(bisect_right(in_order, value), []).append(value)

@@ -9,9 +9,9 @@ and continues as one CSV row:
 The `rows` field is there when `pgaudit.log_rows` is on (pgAudit 1.7 and
 later). A statement that contains a comma, a quote or a line break is quoted
 as in RFC 4180, so the message is parsed with the csv module. The server log
-around it has one of three formats, chosen by `format` or detected from the
-first line that is not blank: `{` starts jsonlog, a timestamp followed by a
-comma starts csvlog, and anything else is read as stderr.
+around it has one of three formats, which `format` names. With `auto`, the
+first line that is not blank decides: `{` starts jsonlog, a timestamp
+followed by a comma starts csvlog, and any other line starts a stderr log.
 
 * csvlog: one CSV row per message. PostgreSQL 13 writes 24 columns, 14 and
   later 26, and 12 and earlier 23. Quoted fields may span lines.
@@ -20,9 +20,10 @@ comma starts csvlog, and anything else is read as stderr.
   writes each further line of a message on a line that starts with a tab, so
   such lines are joined back with line breaks and that one tab removed.
   DETAIL, HINT, STATEMENT and CONTEXT lines are separate messages with the
-  same prefix. The prefix needs %m, %t or %n for the times, and the
-  severities must be the English words (LOG, ERROR, FATAL), which needs
-  lc_messages set to English or C.
+  same prefix. The prefix needs %m, %t or %n for the times.
+
+In every format the severities must be the English words (LOG, ERROR,
+FATAL), as a server with lc_messages set to English or C writes them.
 
 Times are read as PostgreSQL writes them (`2026-12-04 19:21:01.564 UTC`, in
 `log_timezone`). The zone abbreviations UTC, UCT, GMT and Z and numeric
@@ -30,9 +31,9 @@ offsets such as +03 or -0330 are converted directly. Any other abbreviation
 needs the `log_timezone` parameter.
 
 Denied statements and failed logins come from the server's own ERROR and
-FATAL messages, not from pgAudit. PostgreSQL checks table privileges before
-it calls pgAudit's executor hook, so a statement that fails that check has no
-AUDIT record. A denied statement is an ERROR with SQLSTATE 42501
+FATAL messages, not from pgAudit. A statement that fails the table privilege
+check has no AUDIT record: PostgreSQL 15 with pgAudit 1.7 writes only the
+ERROR and its STATEMENT. A denied statement is an ERROR with SQLSTATE 42501
 (insufficient_privilege). A failed login is a FATAL with SQLSTATE 28P01
 (invalid_password) or 28000 (invalid_authorization_specification). A stderr
 log without %e in its prefix has no SQLSTATE, so there the English message
@@ -86,14 +87,17 @@ except ImportError:  # pragma: no cover - exercised only where orjson is missing
 # parameter raises it.
 MAX_STREAM_BYTES = 64 * 1024**3
 
-# The log_line_prefix that Debian's postgresql-common sets in the
-# postgresql.conf it creates. PostgreSQL's own default is '%m [%p] '.
+# The log_line_prefix that Debian's pg_createcluster writes into the
+# postgresql.conf it creates (postgresql-common 248, createcluster.conf).
+# PostgreSQL's own default is '%m [%p] '.
 DEBIAN_LOG_LINE_PREFIX = "%m [%p] %q%u@%d "
 
 # The classes of pgaudit.log. by_class always has these keys.
 AUDIT_CLASSES = ("READ", "WRITE", "FUNCTION", "ROLE", "DDL", "MISC", "MISC_SET")
 AUDIT_MARK = "AUDIT: "
 REDACTED = "<redacted>"
+# The key of a message without a user name, as PostgreSQL writes %u then.
+UNKNOWN_USER = "[unknown]"
 
 # Column counts of csvlog rows: PostgreSQL 12 and earlier, 13, and 14 and later.
 CSVLOG_COLUMNS = (23, 24, 26)
@@ -195,18 +199,21 @@ class PgAudit(Collector):
         _fact("role_changes", "list", None, "Every ROLE record (GRANT, REVOKE, CREATE/ALTER/"
               "DROP ROLE), in log order, as {time, user, database, command, object_type, object, "
               "statement}. object is null when pgAudit names none. statement is \"<redacted>\" "
-              "when it contains the word PASSWORD in any case."),
+              "when it contains the text PASSWORD in any letter case."),
         _fact("reads_by_object", "map", None, "Map from object name to READ accesses: one per "
               "object and substatement, however many SESSION and OBJECT records name it. "
               "Records without an object name are not counted."),
         _fact("writes_by_object", "map", None, "Map from object name to WRITE accesses, "
               "counted as reads_by_object counts reads."),
         _fact("failed_logins", "int", "logins", "FATAL messages of failed logins: SQLSTATE "
-              "28P01 or 28000, such as 'password authentication failed for user'."),
+              "28P01 or 28000, such as 'password authentication failed for user'. In stderr "
+              "logs without %e in log_line_prefix, the English texts of those messages."),
         _fact("failed_logins_by_user", "map", None, "Map from the user a failed login named "
               "to its number of failed logins."),
         _fact("denied_statements", "int", "statements", "ERROR messages with SQLSTATE 42501 "
-              "(permission denied)."),
+              "(insufficient_privilege), such as 'permission denied for table'. pgAudit writes "
+              "no record of a statement that fails its privilege check. In stderr logs without "
+              "%e in log_line_prefix, ERROR messages that start with 'permission denied'."),
         _fact("denied_by_user", "map", None, "Map from user to denied statements."),
         _fact("first_record_at", "timestamp", None, "Earliest pgAudit record time, RFC 3339 "
               "UTC."),
@@ -292,7 +299,7 @@ class _TimeParser:
                 "Europe/Berlin), or set log_timezone = 'UTC' on the server"
             )
         # In the hour that repeats when daylight saving time ends, the
-        # abbreviation tells the two readings apart.
+        # abbreviation distinguishes the two readings.
         for fold in (0, 1):
             aware = local.replace(tzinfo=self.zone, fold=fold)
             if aware.tzname() == zone:
@@ -365,7 +372,7 @@ class _AuditState:
             self._add_record(message, display, times)
         elif message.severity == "ERROR" and _is_denied(message):
             self.denied_count += 1
-            self.denied[message.user or ""] += 1
+            self.denied[message.user or UNKNOWN_USER] += 1
         elif message.severity == "FATAL" and _is_failed_login(message):
             self.failed_login_count += 1
             self.failed_logins[_login_user(message)] += 1
@@ -486,7 +493,7 @@ def _login_user(message: _Message) -> str:
     match = _LOGIN_USER.search(message.text)
     if match is not None:
         return match[1].replace('""', '"')
-    return message.user or ""
+    return message.user or UNKNOWN_USER
 
 
 def _parse_time(times: _TimeParser, text: str, display: str, where: str) -> datetime:
@@ -526,9 +533,8 @@ class _LogReader:
         if self.unmatched_lines:
             lines = "line" if self.unmatched_lines == 1 else "lines"
             warnings.append(
-                f"skipped {self.unmatched_lines} {lines} that neither start with the "
-                f"log_line_prefix {self.log_line_prefix!r} nor continue a message "
-                f"(first at {self.first_unmatched})"
+                f"skipped {self.unmatched_lines} {lines} with neither the log_line_prefix "
+                f"{self.log_line_prefix!r} nor a leading tab (first at {self.first_unmatched})"
             )
         if self._prefix is not None:
             warnings.extend(self._prefix.warnings)
@@ -837,40 +843,17 @@ class _PrefixPattern:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.warnings: list[str] = []
-        parts: list[str] = []
-        optional = 0
-        used: set[str] = set()
-        position = 0
-        for match in _ESCAPE.finditer(text):
-            parts.append(re.escape(text[position:match.start()]))
-            position = match.end()
-            padding, escape = match.groups()
-            if escape == "%":
-                parts.append("%")
-                continue
-            if escape == "q":
-                parts.append("(?:")
-                optional += 1
-                continue
-            pattern = _ESCAPE_PATTERNS.get(escape, r"[^\n]*?")
-            group = _ESCAPE_GROUPS.get(escape)
-            if group is not None and group not in used:
-                used.add(group)
-                pattern = f"(?P<{group}>{pattern})"
-            else:
-                pattern = f"(?:{pattern})"
-            parts.append(f" *{pattern} *" if padding else pattern)
-        parts.append(re.escape(text[position:]))
-        parts.append(")?" * optional)
+        pattern, used = _prefix_pattern(text)
         self.regex = re.compile(
-            "".join(parts) + r"(?P<severity>[A-Z]+[0-9]?):  (?P<text>.*)", re.DOTALL
+            pattern + r"(?P<severity>[A-Z]+[0-9]?):  (?P<text>.*)", re.DOTALL
         )
         if "time" not in used:
             raise CollectorError(
                 f"log_line_prefix {text!r} has no %m, %t or %n, so the log's messages have no "
                 "times; set log_line_prefix to the server's setting"
             )
+
+        self.warnings: list[str] = []
         if "session" not in used and "pid" not in used:
             self.warnings.append(
                 f"log_line_prefix {text!r} has neither %c nor %p, so the records of concurrent "
@@ -892,3 +875,34 @@ class _PrefixPattern:
             sqlstate=groups.get("sqlstate") if self.has_sqlstate else None,
             text=groups["text"],
         )
+
+
+def _prefix_pattern(text: str) -> tuple[str, set[str]]:
+    """Translate a log_line_prefix to a regular expression and the group names it uses."""
+    parts: list[str] = []
+    optional = 0
+    used: set[str] = set()
+    position = 0
+    for match in _ESCAPE.finditer(text):
+        parts.append(re.escape(text[position:match.start()]))
+        position = match.end()
+        padding, escape = match.groups()
+        if escape == "%":
+            parts.append("%")
+            continue
+        if escape == "q":
+            parts.append("(?:")
+            optional += 1
+            continue
+
+        pattern = _ESCAPE_PATTERNS.get(escape, r"[^\n]*?")
+        group = _ESCAPE_GROUPS.get(escape)
+        if group is not None and group not in used:
+            used.add(group)
+            pattern = f"(?P<{group}>{pattern})"
+        else:
+            pattern = f"(?:{pattern})"
+        parts.append(f" *{pattern} *" if padding else pattern)
+    parts.append(re.escape(text[position:]))
+    parts.append(")?" * optional)
+    return "".join(parts), used

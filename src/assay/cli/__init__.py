@@ -13,6 +13,7 @@ import typer
 from assay.cli import attest, collectors, keys, ledger, run, verify
 from assay.cli import check as gate
 from assay.cli import init, status
+from assay.cli import pack as period_pack
 
 app = typer.Typer(
     add_completion=False,
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 app.command()(run.run)
 app.command()(verify.verify)
+app.command("pack")(period_pack.pack)
 app.command()(run.lint)
 app.command()(attest.attest)
 app.command()(init.init)

@@ -28,8 +28,6 @@ from datetime import datetime
 from typing import Any
 
 from assay.controls.loader import LoadedControl, Workspace
-from assay.controls.waivers import waivers_in_force
-from assay.engine.attestations import review_attestations
 from assay.engine.baseline import (
     Baseline,
     BaselineControl,
@@ -38,13 +36,8 @@ from assay.engine.baseline import (
     referenced_params,
 )
 from assay.engine.diff import ABSENT, ValueChange, compare_values
-from assay.engine.evaluate import (
-    ControlResult,
-    EvidenceOutcome,
-    apply_waiver,
-    check_freshness,
-    judge,
-)
+from assay.engine.evaluate import ControlResult, EvidenceOutcome, check_freshness
+from assay.engine.judging import judge_control
 from assay.engine.run import collect_evidence
 from assay.engine.status import MET, Status
 from assay.evidence.collectors.base import CollectContext, Collected
@@ -65,28 +58,6 @@ NOT_MET = frozenset({Status.FAIL, Status.ERROR, Status.MISSING, Status.MANUAL})
 
 
 # Judging ----------------------------------------------------------------------
-
-
-def _judge_control(
-    loaded: LoadedControl,
-    outcomes: list[EvidenceOutcome],
-    workspace: Workspace,
-    *,
-    scope: str,
-    now: datetime,
-    attestations: list[StoredRecord],
-) -> ControlResult:
-    # The same steps as run_workspace takes after collecting: attestations
-    # judge a manual control, then the waiver in force applies.
-    # NOTE: run_workspace does these steps inline, with no public function to
-    # share, so a change to how a run judges a control must be made here too.
-    control = loaded.control
-    review = None
-    if control.manual is not None:
-        review = review_attestations(attestations, control, workspace.people, now)
-    result = judge(loaded, outcomes, workspace.config.params, attestations=review)
-    waivers = waivers_in_force(workspace.waivers, control.id, scope, now)
-    return apply_waiver(result, waivers[0] if waivers else None)
 
 
 def _collects(loaded: LoadedControl) -> bool:
@@ -110,7 +81,7 @@ def collect_results(
         for outcome in outcomes:
             check_freshness(loaded, outcome, now)
         results.append(
-            _judge_control(
+            judge_control(
                 loaded, outcomes, workspace, scope=scope, now=now, attestations=attestations
             )
         )
@@ -143,7 +114,7 @@ def replay_results(
                 check_freshness(loaded, outcome, now)
                 outcomes.append(outcome)
         results.append(
-            _judge_control(
+            judge_control(
                 loaded, outcomes, workspace, scope=scope, now=now, attestations=attestations
             )
         )

@@ -19,14 +19,9 @@ from typing import Any
 from assay import __version__
 from assay.controls.loader import LoadedControl, Workspace
 from assay.controls.waivers import LoadedWaiver, waivers_in_force
-from assay.engine.attestations import recorded_attestations, review_attestations
-from assay.engine.evaluate import (
-    ControlResult,
-    EvidenceOutcome,
-    apply_waiver,
-    check_freshness,
-    judge,
-)
+from assay.engine.attestations import recorded_attestations
+from assay.engine.evaluate import ControlResult, EvidenceOutcome, check_freshness
+from assay.engine.judging import judge_control
 from assay.engine.readiness import CategoryReadiness, readiness
 from assay.errors import AssayError, CollectorError, EvidenceMissing
 from assay.evidence import collectors
@@ -199,11 +194,9 @@ def run_workspace(
             entries.append(NewRecord("evidence", _evidence_body(
                 loaded, outcome, blobs, workspace.root, stamp, provenance_base, artifacts
             )))
-        review = None
-        if control.manual is not None:
-            review = review_attestations(attestation_records, control, workspace.people, now)
-        result = judge(loaded, outcomes, params, attestations=review)
-        result = apply_waiver(result, waivers[0] if waivers else None)
+        result = judge_control(
+            loaded, outcomes, workspace, scope=scope, now=now, attestations=attestation_records
+        )
         _add_attached_file(result, blobs, artifacts)
         results.append(result)
         entries.append(NewRecord("result", _result_body(result, outcomes, workspace)))

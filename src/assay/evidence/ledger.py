@@ -317,19 +317,26 @@ class Ledger:
     def runs(self) -> list[RunSummary]:
         """List every run in order of its first record, with status counts and completeness."""
         summaries: dict[str, RunSummary] = {}
+        # Every kind counts for the seq range (maintenance runs such as a
+        # baseline or a tombstone have no run record); only result bodies
+        # are read.
         query = select(
             records_table.c.seq, records_table.c.run, records_table.c.scope, records_table.c.kind,
-            records_table.c.time, records_table.c.body,
-        ).where(records_table.c.kind.in_(["run", "result", "checkpoint"])).order_by(records_table.c.seq)
+            records_table.c.time,
+        ).order_by(records_table.c.seq)
         with self.engine.connect() as connection:
-            for seq, run, scope, kind, time, body in connection.execute(query):
+            for seq, run, scope, kind, time in connection.execute(query):
                 summary = summaries.setdefault(run, RunSummary(run, time, scope, seq, seq))
                 summary.last_seq = seq
                 if kind == "checkpoint":
                     summary.complete = True
-                elif kind == "result":
-                    status = _json_field(bytes(body), "status")
-                    summary.statuses[status] = summary.statuses.get(status, 0) + 1
+            results = select(records_table.c.run, records_table.c.body).where(
+                records_table.c.kind == "result"
+            )
+            for run, body in connection.execute(results):
+                status = _json_field(bytes(body), "status")
+                statuses = summaries[run].statuses
+                statuses[status] = statuses.get(status, 0) + 1
         return list(summaries.values())
 
     def complete_runs(self) -> set[str]:

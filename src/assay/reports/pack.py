@@ -158,21 +158,28 @@ def _pack_files(folder: Path) -> list[str]:
 
 
 def _seal(folder: Path, outcome: RunOutcome, key: SigningKey) -> None:
-    files = []
-    for name in _pack_files(folder):
-        path = folder / name
-        files.append({"path": name, "size": path.stat().st_size, "sha256": _sha256_file(path)})
     checkpoint = outcome.checkpoint
-    manifest = {
-        "format": PACK_FORMAT,
-        "format_version": PACK_VERSION,
+    seal_pack(folder, key, {
         "workspace": outcome.workspace.config.name,
         "scope": outcome.scope,
         "run": outcome.run_id,
         "created_at": format_instant(outcome.now),
         "ledger_head": {"seq": checkpoint.seq, "hash": checkpoint.hash},
-        "key_id": key.key_id,
         "statuses": {r.control_id: r.status.value for r in outcome.results},
+    })
+
+
+def seal_pack(folder: Path, key: SigningKey, metadata: dict[str, Any]) -> None:
+    """Write manifest.json (with `metadata` and every file), SHA256SUMS and their signatures."""
+    files = []
+    for name in _pack_files(folder):
+        path = folder / name
+        files.append({"path": name, "size": path.stat().st_size, "sha256": _sha256_file(path)})
+    manifest = {
+        "format": PACK_FORMAT,
+        "format_version": PACK_VERSION,
+        **metadata,
+        "key_id": key.key_id,
         "files": files,
     }
     manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
@@ -186,4 +193,4 @@ def _seal(folder: Path, outcome: RunOutcome, key: SigningKey) -> None:
     (folder / SUMS_SIG).write_bytes(key.sign(sums_bytes))
 
 
-__all__ = ["AssayError", "build_run_pack", "record_line"]
+__all__ = ["AssayError", "build_run_pack", "record_line", "seal_pack"]

@@ -53,6 +53,11 @@ def _environment(autoescape: bool) -> Environment:
     return env
 
 
+def render_template(name: str, context: dict[str, Any], *, autoescape: bool) -> str:
+    """Render the template `name` from assay/reports/templates with the report filters."""
+    return _environment(autoescape=autoescape).get_template(name).render(**context)
+
+
 def render_markdown(context: dict[str, Any]) -> str:
     return _environment(autoescape=False).get_template("report.md.j2").render(**context)
 

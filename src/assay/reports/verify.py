@@ -6,6 +6,8 @@ must match, and no file may be unlisted. The records chain must verify with
 its checkpoint signed by the pinned key. The last record must be the
 checkpoint of the manifest's run, and no record of that run may have its body
 withheld. Every artifact that the run's evidence names must be in the pack.
+A period pack (manifest kind "period") lists its runs in `runs`: none of their
+records may be withheld, and its last record must be a checkpoint of any run.
 The first failure raises VerificationError naming the file or record; a pinned key
 that cannot be read raises VerificationUnavailable.
 """
@@ -175,7 +177,9 @@ def _check_records(
     pack: Path, signer: Ed25519PublicKey, manifest: dict[str, Any]
 ) -> tuple[int, str, list[dict[str, Any]]]:
     key_id = fingerprint(signer)
-    run = manifest.get("run")
+    # A period pack (kind "period") names its runs in `runs`; a run pack names one in `run`.
+    period = manifest.get("kind") == "period"
+    runs = set(manifest.get("runs") or []) if period else {manifest.get("run")}
     run_bodies: list[dict[str, Any]] = []
     last_header: dict[str, Any] = {}
 
@@ -184,7 +188,7 @@ def _check_records(
         for record, _number in _records(pack):
             header = record.header_fields()
             last_header = header
-            if header.get("run") == run:
+            if header.get("run") in runs:
                 # A withheld body keeps every record hash, so the chain alone
                 # would not reveal a hidden record of the run.
                 if record.body is None:
@@ -202,7 +206,9 @@ def _check_records(
     expected = manifest.get("ledger_head", {})
     if head_seq != expected.get("seq") or head_hash != expected.get("hash"):
         raise VerificationError(f"{RECORDS}: chain ends at seq {head_seq}, not at the manifest's ledger head")
-    if last_header.get("kind") != "checkpoint" or last_header.get("run") != run:
+    if period and last_header.get("kind") != "checkpoint":
+        raise VerificationError(f"{RECORDS}: the last record is not a checkpoint")
+    if not period and (last_header.get("kind") != "checkpoint" or last_header.get("run") not in runs):
         raise VerificationError(f"{RECORDS}: the last record is not the run's checkpoint")
     return head_seq, head_hash, run_bodies
 

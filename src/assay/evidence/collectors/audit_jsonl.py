@@ -52,7 +52,7 @@ order the lines come in. Times are sorted a chunk at a time as they are
 read, and only a time earlier than every time of the chunks before it is set
 aside, to be placed when the facts are built. Sorting and scanning work in
 runs of SORT_RUN_VALUES times, with a list of 32 bytes a time for one run
-(32 MiB) on top. The maps (`actions`, `events_by_tenant`, `results`) hold at
+(8 MiB) on top. The maps (`actions`, `events_by_tenant`, `results`) hold at
 most `max_keys` keys each.
 
 NOTE: a key repeated within one line is not detected (the last value wins),
@@ -66,6 +66,7 @@ import hashlib
 import heapq
 import json
 import math
+import operator
 import re
 import zlib
 from array import array
@@ -73,10 +74,10 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 from operator import attrgetter, itemgetter, lt, sub, truediv, truth
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NamedTuple
 
 from pydantic import Field, field_validator, model_validator
 
@@ -108,14 +109,15 @@ MAX_STREAM_BYTES = 64 * 1024**3
 # per event (a request id mapped as the tenant) would otherwise grow without end.
 DEFAULT_MAX_KEYS = 1000
 
-# Bytes of lines read and added at once (about 650 lines of 200 bytes). A
+# Bytes of lines read and added at once (about 300 lines of 200 bytes). A
 # chunk's records stay in the CPU caches while each column is read from
-# them; 64 to 256 KiB measured best with bench/audit_jsonl_bench.py.
-CHUNK_BYTES = 128 << 10
+# them. 64 KiB measured best among 16 KiB to 1 MiB with the log that
+# bench/audit_jsonl_bench.py writes, on a 2-core x86_64 machine.
+CHUNK_BYTES = 64 << 10
 
 # Times sorted or scanned at once. Each run briefly needs a list of Python
 # floats (32 bytes a time).
-SORT_RUN_VALUES = 1 << 20
+SORT_RUN_VALUES = 1 << 18
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
@@ -304,36 +306,59 @@ class _Fallback(Exception):
 class _Counts:
     """The counter of a map fact, dropped once it has more than max_keys keys.
 
-    The keys None and "" stand for events without a value and are removed when
-    the facts are built.
+    Its keys are strings, and None for events without a value. None and ""
+    are removed when the facts are built.
     """
 
     def __init__(self, max_keys: int) -> None:
         self.counts: Counter[str | None] | None = Counter()
         self.max_keys = max_keys
 
-    def add_all(self, values: Sequence[Any]) -> Counter[str | None]:
-        """Count a chunk's values and return the chunk's own counts.
+    def add_all(self, values: Sequence[Any]) -> bool:
+        """Count a chunk's values, and return whether all were strings or null.
 
         Strings count as they are, numbers and booleans as their JSON text,
-        and other values under None.
+        and objects and arrays under None.
         """
-        try:
-            # Counter counts in C. A chunk's distinct values are few, so checking
-            # their types afterwards is cheaper than checking every value.
-            chunk = Counter(values)
-        except TypeError:  # an object or an array, which cannot be a key
-            chunk = None
-        if chunk is None or not set(map(type, chunk)) <= _STRING_OR_NULL:
-            # True and 1 are one key to a Counter, so other types are counted
-            # by their JSON text.
-            chunk = Counter(map(_map_key, values))
         counts = self.counts
-        if counts is not None:
-            counts.update(chunk)
-            if len(counts) > self.max_keys and _key_count(counts) > self.max_keys:
-                self.counts = None
-        return chunk
+        if counts is None:
+            return set(map(type, values)) <= _STRING_OR_NULL
+        size = len(counts)
+        remaining = iter(values)
+        try:
+            # Counter counts in C, in place. Any value that is not a string or
+            # null adds a key that is not a string, so only new keys need a look.
+            counts.update(remaining)
+        except TypeError:  # an object or an array, which cannot be a key
+            counted = len(values) - operator.length_hint(remaining) - 1
+            self._subtract(values[:counted])
+            return self._add_converted(values)
+        if len(counts) != size and not set(map(type, counts)) <= _STRING_OR_NULL:
+            # True and 1 are one key to a Counter, so such chunks are counted
+            # again by the JSON text of their values.
+            self._subtract(values)
+            return self._add_converted(values)
+        if len(counts) > self.max_keys and _key_count(counts) > self.max_keys:
+            self.counts = None
+        return True
+
+    def _subtract(self, values: Sequence[Any]) -> None:
+        counts = self.counts
+        assert counts is not None
+        for key, count in Counter(values).items():
+            left = counts[key] - count
+            if left:
+                counts[key] = left
+            else:
+                del counts[key]
+
+    def _add_converted(self, values: Sequence[Any]) -> bool:
+        counts = self.counts
+        assert counts is not None
+        counts.update(map(_map_key, values))
+        if _key_count(counts) > self.max_keys:
+            self.counts = None
+        return False
 
     def result(self) -> dict[str, int] | None:
         if self.counts is None:
@@ -389,6 +414,8 @@ class _LogReader:
         self.late = array("d")
         self.out_of_order = 0
         self.previous_time: float | None = None
+        # The largest gap of each chunk's part of `in_order`.
+        self.segments: list[_Segment] = []
         self.chain = _Chain(params) if params.hash_field or params.prev_field else None
         self.display = ""
 
@@ -459,11 +486,16 @@ class _LogReader:
         self.events += len(records)
         self.actors += sum(map(truth, columns["actor"]))
         self.targets += sum(map(truth, columns["target"]))
-        chunk_actions = self.actions.add_all(actions)
+        self._add_actions(actions)
         self.tenants.add_all(tenants)
         self.results.add_all(results)
+
+    def _add_actions(self, actions: Sequence[Any]) -> None:
+        """Count a chunk's actions and note the required ones among them."""
+        plain = self.actions.add_all(actions)
         if self.required:
-            self.required_seen.update(self.required.intersection(chunk_actions))
+            found = actions if plain else map(_map_key, actions)
+            self.required_seen.update(self.required.intersection(found))
 
     def _columns(self, records: list[dict[str, Any]]) -> dict[str, Sequence[Any]]:
         """Return each role's values in the records, None where a value is missing.
@@ -493,35 +525,52 @@ class _LogReader:
         ordered = sorted(times)
         if ordered != times:
             self.out_of_order += sum(map(lt, islice(times, 1, None), times))
-        if self.in_order:
-            split = bisect_left(ordered, self.in_order[-1])
+        in_order = self.in_order
+        if in_order:
+            split = bisect_left(ordered, in_order[-1])
             if split:
                 self.late.extend(ordered[:split])
                 del ordered[:split]
-        self.in_order.extend(ordered)
+            if not ordered:
+                return
+            # Gap i is in_order[i] - in_order[i - 1]; the chunk adds gaps start to stop - 1.
+            start = len(in_order)
+            gaps = list(map(sub, ordered, chain((in_order[-1],), ordered)))
+        else:
+            start = 1
+            gaps = list(map(sub, islice(ordered, 1, None), ordered))
+        in_order.extend(ordered)
+        if gaps:
+            gap = max(gaps)
+            self.segments.append(_Segment(start, len(in_order), gap, start + gaps.index(gap)))
 
     def _read_lines(self, lines: list[bytes], first_line: int) -> None:
         """Add a chunk line by line, counting blank and malformed lines."""
         getters = self.getters
+        times: list[float] = []
+        columns: dict[str, list[Any]] = {role: [] for role in ROLES if role != "time"}
         for offset, line in enumerate(lines):
             line_number = first_line + offset
             try:
                 record = self._parse_line(line, line_number)
                 if record is None:
                     continue
-                seconds = self.parse_time.value(getters["time"](record))
+                times.append(self.parse_time.value(getters["time"](record)))
             except _Malformed as exc:
                 self._malformed(exc, line_number)
                 continue
-            self._add_times([seconds])
-            self.events += 1
-            self.actors += bool(getters["actor"](record))
-            self.targets += bool(getters["target"](record))
-            chunk_actions = self.actions.add_all([getters["action"](record)])
-            self.tenants.add_all([getters["tenant"](record)])
-            self.results.add_all([getters["result"](record)])
-            if self.required:
-                self.required_seen.update(self.required.intersection(chunk_actions))
+            for role, values in columns.items():
+                values.append(getters[role](record))
+        if not times:
+            return
+
+        self._add_times(times)
+        self.events += len(times)
+        self.actors += sum(map(truth, columns["actor"]))
+        self.targets += sum(map(truth, columns["target"]))
+        self._add_actions(columns["action"])
+        self.tenants.add_all(columns["tenant"])
+        self.results.add_all(columns["result"])
 
     def _parse_line(self, line: bytes, line_number: int) -> dict[str, Any] | None:
         """Parse one line into a record, return None for a blank line, or raise _Malformed."""
@@ -621,7 +670,7 @@ class _LogReader:
                 "a gap needs two events, and the log has one"
             )
             return
-        gap, start = _max_gap(self.in_order, self.late)
+        gap, start = _max_gap(self.in_order, self.late, self.segments)
         facts["max_gap_seconds"] = round(gap, 6)
         facts["max_gap_start"] = format_instant(_instant(start))
 
@@ -724,14 +773,23 @@ class _Chain:
             failures.append(f"hash chain breaks at {self.first_break}: {self.reason}")
 
 
-def _max_gap(in_order: array, late: array) -> tuple[float, float]:
+class _Segment(NamedTuple):
+    """The gaps in_order[i] - in_order[i - 1] for i from start to stop - 1, and the largest."""
+
+    start: int
+    stop: int
+    max_gap: float
+    max_index: int  # the first i with that gap
+
+
+def _max_gap(in_order: array, late: array, segments: list[_Segment]) -> tuple[float, float]:
     """Return the largest gap between consecutive times of both arrays together, sorted,
     and the time that opens it (the earliest on a tie).
 
-    `in_order` is sorted. The late times are sorted and placed between the
-    in-order times around them, so that each gap of `in_order` that contains
-    late times is split there. The gaps of `in_order` are scanned in slices
-    of SORT_RUN_VALUES, which bounds the temporary lists.
+    `in_order` is sorted, and `segments` names the largest gap of each of its
+    parts. The late times are sorted and placed between the in-order times
+    around them, so that each gap of `in_order` that contains late times is
+    split there. Only a part whose largest gap is split is scanned again.
     """
     # Late times by the index i of the in-order gap (in_order[i - 1], in_order[i])
     # that contains them. Index 0 is for those before the first in-order time.
@@ -740,18 +798,18 @@ def _max_gap(in_order: array, late: array) -> tuple[float, float]:
         inserted.setdefault(bisect_right(in_order, value), []).append(value)
 
     candidates: list[tuple[float, float]] = []
-    count = len(in_order)
-    view = memoryview(in_order)
-    for start in range(1, count, SORT_RUN_VALUES):
-        stop = min(start + SORT_RUN_VALUES, count)
-        gaps = list(map(sub, view[start:stop], view[start - 1:stop - 1]))
+    for segment in segments:
+        if segment.max_index not in inserted:
+            candidates.append((segment.max_gap, in_order[segment.max_index - 1]))
+            continue
+        gaps = list(map(sub, in_order[segment.start:segment.stop],
+                        in_order[segment.start - 1:segment.stop - 1]))
         for index in inserted:
-            if start <= index < stop:
-                gaps[index - start] = -1.0
+            if segment.start <= index < segment.stop:
+                gaps[index - segment.start] = -1.0
         gap = max(gaps)
         if gap >= 0:
-            candidates.append((gap, in_order[start - 1 + gaps.index(gap)]))
-    view.release()
+            candidates.append((gap, in_order[segment.start - 1 + gaps.index(gap)]))
     for index, values in inserted.items():
         around = [*values, in_order[index]] if index == 0 else [
             in_order[index - 1], *values, in_order[index]]

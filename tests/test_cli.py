@@ -103,8 +103,8 @@ def test_run_table_shows_readiness(demo_run: tuple[Result, Path]) -> None:
     rows = table_rows(result.stdout, {"Security", "Availability"})
 
     assert "Readiness by Trust Services category" in result.stdout
-    assert rows["Security"] == ["Security", "6 of 8", "75 %", "CC5.3, CC6.1"]
-    assert rows["Availability"] == ["Availability", "0 of 3", "0 %", "A1.1, A1.2, A1.3"]
+    assert rows["Security"] == ["Security", "6 of 33", "18 %", "CC5.3, CC6.1", "25"]
+    assert rows["Availability"] == ["Availability", "0 of 3", "0 %", "A1.1, A1.2, A1.3", "0"]
 
 
 def test_run_prints_pack_path(demo_run: tuple[Result, Path]) -> None:

@@ -137,10 +137,14 @@ def test_readiness_needs_every_control_of_a_criterion_met():
     assert set(by_name) == {"security", "availability"}
     assert by_name["availability"].criteria_met == ["A1.3"]
     assert by_name["availability"].criteria_not_met == ["A1.1", "A1.2"]
-    assert by_name["security"].ratio == 1.0
+    # Every security criterion of the catalog is in scope; only CC6.1 has a control.
+    assert by_name["security"].criteria_met == ["CC6.1"]
+    assert by_name["security"].total == 33
+    assert len(by_name["security"].coverage_gaps) == 32
 
 
 def test_readiness_not_applicable_out_of_scope():
     result = readiness([], [(["CC7.2"], Status.NOT_APPLICABLE)])
-    assert result[0].total == 0
-    assert result[0].ratio is None
+    assert result[0].criteria_not_applicable == ["CC7.2"]
+    assert result[0].total == 32
+    assert "CC7.2" not in result[0].criteria_not_met

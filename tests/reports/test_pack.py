@@ -146,7 +146,7 @@ def test_report_pdf_is_pdf(demo_pack: Path) -> None:
 def test_report_md_shows_readiness(demo_pack: Path) -> None:
     report = (demo_pack / "report.md").read_text(encoding="utf-8")
 
-    assert "| Security | 6 of 8 | 75 % | CC5.3, CC6.1 |" in report
+    assert "| Security | 6 of 33 | 18 % | CC1.2, CC1.3, CC1.4, CC1.5, " in report
     assert "| Availability | 0 of 3 | 0 % | A1.1, A1.2, A1.3 |" in report
     assert "| LT-01 | API latency stays within target under load | A1.1 | **pass** |" in report
     missing_row = "| ISO-04 | Tenant memory is isolated in shared workers | CC6.1 | **missing** |"

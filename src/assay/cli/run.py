@@ -82,10 +82,13 @@ def _print_results(outcome: Any) -> None:
     ready.add_column("Criteria met")
     ready.add_column("Readiness")
     ready.add_column("Not met")
+    ready.add_column("No control")
     for item in outcome.readiness:
         ratio = "n/a" if item.ratio is None else f"{item.ratio * 100:.0f} %"
+        # Criteria with no control are counted here; `assay status` lists them.
+        judged = [c for c in item.criteria_not_met if c not in item.coverage_gaps]
         ready.add_row(item.title, f"{len(item.criteria_met)} of {item.total}", ratio,
-                      ", ".join(item.criteria_not_met) or "-")
+                      ", ".join(judged) or "-", str(len(item.coverage_gaps)))
     out.print(ready)
 
 

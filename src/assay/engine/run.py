@@ -22,7 +22,7 @@ from assay.controls.waivers import LoadedWaiver, waivers_in_force
 from assay.engine.attestations import recorded_attestations
 from assay.engine.evaluate import ControlResult, EvidenceOutcome, check_freshness
 from assay.engine.judging import judge_control
-from assay.engine.readiness import CategoryReadiness, readiness
+from assay.engine.readiness import CategoryReadiness, evidence_basis, readiness
 from assay.errors import AssayError, CollectorError, EvidenceMissing
 from assay.evidence import collectors
 from assay.evidence.blobs import BlobStore
@@ -208,7 +208,7 @@ def run_workspace(
     fault_point("run.after_checkpoint")
     ready = readiness(
         workspace.config.categories,
-        ((r.loaded.control.criteria, r.status) for r in results),
+        ((r.loaded.control.criteria, r.status, evidence_basis(r.loaded.control)) for r in results),
     )
     return RunOutcome(run_id, now, scope, workspace, results, ready, stored, artifacts, warnings)
 

@@ -297,8 +297,29 @@ def test_numbers_and_booleans_counted_as_json_text(tmp_path: Path) -> None:
     assert result.facts["results"] == {"1": 1, "403": 2, "true": 1}
 
 
+def test_later_chunk_with_object_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The second chunk's object value stops the in-place count part way, and
+    # the part already counted must be taken back before counting again.
+    monkeypatch.setattr(audit_jsonl, "CHUNK_BYTES", 400)
+    lines = [event(result="success"), event(result="denied"), event(result="success"),
+             event(result="success"), event(result={"code": 1}), event(result=True),
+             event(result="success")]
+    result = collect_lines(tmp_path, lines)
+    assert result.facts["results"] == {"denied": 1, "success": 4, "true": 1}
+
+
+def test_later_chunk_with_number_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit_jsonl, "CHUNK_BYTES", 400)
+    lines = [event(action="a"), event(action="a"), event(action=True), event(action=1),
+             event(action="1"), event(action="a")]
+    result = collect_lines(tmp_path, lines, required_actions=["1", "true", "a"])
+    assert result.facts["actions"] == {"1": 2, "a": 3, "true": 1}
+    assert result.facts["required_actions_covered"] is True
+
+
 def test_non_ascii_and_markup_kept(tmp_path: Path) -> None:
-    result = collect_lines(tmp_path, [event(tenant="Müller <&> Söhne", action="export.ünïcødé")])
+    line = event(tenant="Müller <&> Söhne", action="export.ünïcødé")
+    result = collect_lines(tmp_path, [line])
     assert result.facts["events_by_tenant"] == {"Müller <&> Söhne": 1}
     assert result.facts["actions"] == {"export.ünïcødé": 1}
 

@@ -193,7 +193,8 @@ def test_stderr_markup_and_non_ascii_kept(stderr_log: Collected) -> None:
 
 def test_stderr_passwords_redacted(stderr_log: Collected) -> None:
     changes = stderr_log.facts["role_changes"]
-    redacted = [index for index, change in enumerate(changes) if change["statement"] == "<redacted>"]
+    redacted = [index for index, change in enumerate(changes)
+                if change["statement"] == "<redacted>"]
     # CREATE ROLE svc_api, CREATE ROLE svc_reporting, ALTER ROLE svc_api
     # PASSWORD, and the CREATE ROLE break_glass written over three lines.
     assert redacted == [1, 2, 8, 12]
@@ -253,7 +254,8 @@ def test_stderr_continuation_lines(tmp_path: Path) -> None:
             "\t\tUPDATE ON a, b\n"
             '\tTO ""x, y""",<none>\n')
     result = collect_text(tmp_path, text)
-    assert result.facts["role_changes"][0]["statement"] == 'GRANT SELECT,\n\tUPDATE ON a, b\nTO "x, y"'
+    statement = result.facts["role_changes"][0]["statement"]
+    assert statement == 'GRANT SELECT,\n\tUPDATE ON a, b\nTO "x, y"'
 
 
 def test_stderr_stray_lines_warn(tmp_path: Path) -> None:
@@ -326,7 +328,8 @@ def test_csv_lowercase_password_redacted(tmp_path: Path) -> None:
 
 def test_csv_nine_field_records(tmp_path: Path) -> None:
     # pgAudit before 1.7, or with pgaudit.log_rows off, writes no rows field.
-    message = "AUDIT: OBJECT,1,1,WRITE,UPDATE,TABLE,crm.customer,UPDATE crm.customer SET x = 1,<none>"
+    message = ("AUDIT: OBJECT,1,1,WRITE,UPDATE,TABLE,crm.customer,"
+               "UPDATE crm.customer SET x = 1,<none>")
     result = collect_text(tmp_path, csv_row(message))
     assert result.facts["writes_by_object"] == {"crm.customer": 1}
 

@@ -7,17 +7,17 @@ split in parts (rotated files), read in the lexical order of their paths. A
 file that starts with the gzip magic bytes is decompressed.
 
 Times are RFC 3339 with any UTC offset, or numbers of seconds or
-milliseconds since the Unix epoch when `time_format` selects them. Text times are
-read with `datetime.fromisoformat`, which in Python 3.11 and later also reads
-other ISO 8601 forms (such as `20261204T192101Z`), and then with
+milliseconds since the Unix epoch when `time_format` selects them. Text
+times are read with `datetime.fromisoformat`, which in Python 3.11 and later
+also reads other ISO 8601 forms (such as `20261204T192101Z`), and then with
 `assay.timeutil.parse_instant` for RFC 3339 forms it rejects (a lowercase
 `z`). A time without a UTC offset is malformed. Fractions past the
 microsecond are truncated.
 
 Each event's time is kept as seconds since the epoch in a 64-bit float. For
-times from 1901 to 2106 the float is within 0.3 microseconds of the time, so
-the time facts, rounded to the microsecond, are exact. Further from 1970
-they may be a few microseconds off.
+times from 1901 to 2106 (under 2**32 s from 1970) the float is within 0.25
+microseconds of the time, so the time facts, rounded to the microsecond, are
+exact. Further from 1970 they may be a few microseconds off.
 
 A malformed line is one that is not valid UTF-8, not JSON, not a JSON object,
 or has no valid time. Such lines are counted in `malformed_lines` and named
@@ -38,8 +38,10 @@ as one chain across all parts, in file order, with the `hash_scheme`:
   scheme takes no `hash_field`.
 
 The first record's `prev_field` is not checked, because the log may continue
-a chain whose earlier parts were not read. A line that is not a JSON object
-breaks the chain where it stands. Hex digests are compared ignoring case.
+a chain whose earlier parts were not read. Blank lines are skipped, and a
+line that is not a JSON object breaks the chain at that line. A record
+without a valid time is malformed as an event but is still a link of the
+chain. Hex digests are compared ignoring case.
 
 The chain reports the first place where verification fails. When a record
 was edited and its hash left as it was, that is the edited record. When its
@@ -50,10 +52,11 @@ Memory: each event costs 8 bytes (its time, in an array of floats), so that
 `max_gap_seconds` can be computed over the events sorted by time whatever
 order the lines come in. Times are sorted a chunk at a time as they are
 read, and only a time earlier than every time of the chunks before it is set
-aside, to be placed when the facts are built. Sorting and scanning work in
-runs of SORT_RUN_VALUES times, with a list of 32 bytes a time for one run
-(8 MiB) on top. The maps (`actions`, `events_by_tenant`, `results`) hold at
-most `max_keys` keys each.
+aside, to be placed when the facts are built. Those set-aside times are
+sorted in runs of SORT_RUN_VALUES, with a list of 32 bytes a time for one
+run (8 MiB) on top. Each chunk of CHUNK_BYTES also keeps its largest gap
+(about 100 bytes). The maps (`actions`, `events_by_tenant`, `results`) keep
+at most `max_keys` keys each.
 
 NOTE: a key repeated within one line is not detected (the last value wins),
 because checking every line would cost more than parsing it.
@@ -115,7 +118,7 @@ DEFAULT_MAX_KEYS = 1000
 # bench/audit_jsonl_bench.py writes, on a 2-core x86_64 machine.
 CHUNK_BYTES = 64 << 10
 
-# Times sorted or scanned at once. Each run briefly needs a list of Python
+# Set-aside times sorted at once. Each run briefly needs a list of Python
 # floats (32 bytes a time).
 SORT_RUN_VALUES = 1 << 18
 
@@ -798,15 +801,16 @@ def _max_gap(in_order: array, late: array, segments: list[_Segment]) -> tuple[fl
         inserted.setdefault(bisect_right(in_order, value), []).append(value)
 
     candidates: list[tuple[float, float]] = []
+    split = sorted(inserted)
     for segment in segments:
         if segment.max_index not in inserted:
             candidates.append((segment.max_gap, in_order[segment.max_index - 1]))
             continue
         gaps = list(map(sub, in_order[segment.start:segment.stop],
                         in_order[segment.start - 1:segment.stop - 1]))
-        for index in inserted:
-            if segment.start <= index < segment.stop:
-                gaps[index - segment.start] = -1.0
+        first = bisect_left(split, segment.start)
+        for index in split[first:bisect_left(split, segment.stop, first)]:
+            gaps[index - segment.start] = -1.0
         gap = max(gaps)
         if gap >= 0:
             candidates.append((gap, in_order[segment.start - 1 + gaps.index(gap)]))

@@ -21,14 +21,24 @@ TOP_LEVEL_FILES = {
     "manifest.sig",
     "SHA256SUMS",
     "SHA256SUMS.sig",
+    "manifest.sshsig",
+    "attestation.dsse.json",
     "public-key.pem",
+    "public-key.pub",
+    "allowed_signers",
     "VERIFY.md",
     "report.md",
     "report.html",
     "report.pdf",
     "records.jsonl",
 }
-UNLISTED_FILES = {"SHA256SUMS", "SHA256SUMS.sig", "manifest.sig"}
+UNLISTED_FILES = {
+    "SHA256SUMS",
+    "SHA256SUMS.sig",
+    "manifest.sig",
+    "manifest.sshsig",
+    "attestation.dsse.json",
+}
 # Inputs of the example workspace. The pack stores each one as evidence/sha256/<its SHA-256>.
 # Every file in these folders of the example workspace is read by some control.
 EVIDENCE_FOLDERS = ("inputs", "policies", "runbooks")

@@ -16,6 +16,8 @@ from assay import keys
 from assay.cli import app
 from assay.evidence.records import canonical, record_hash
 from assay.keys import SigningKey
+from assay.reports import dsse, sshsig
+from assay.reports.pack import PREDICATE_TYPE
 
 # Placeholder for the first file under evidence/sha256/, whose name is a
 # SHA-256 known only once the pack is built.
@@ -30,7 +32,11 @@ PACK_FILES = [
     "SHA256SUMS",
     "SHA256SUMS.sig",
     "manifest.sig",
+    "manifest.sshsig",
+    "attestation.dsse.json",
     "public-key.pem",
+    "public-key.pub",
+    "allowed_signers",
     "VERIFY.md",
 ]
 
@@ -57,7 +63,8 @@ def reseal(pack: Path, key: SigningKey, **manifest_changes: Any) -> None:
     """Sign the pack again as it is now, as a holder of the signing key could.
 
     Recomputes every file entry of manifest.json, applies `manifest_changes`,
-    rewrites SHA256SUMS and signs both files with `key`.
+    rewrites SHA256SUMS, signs both files with `key` and writes
+    manifest.sshsig and attestation.dsse.json again.
     """
     manifest = json.loads((pack / "manifest.json").read_bytes())
     files = []
@@ -77,6 +84,12 @@ def reseal(pack: Path, key: SigningKey, **manifest_changes: Any) -> None:
     sums = "".join(f"{digest}  {path}\n" for path, digest in sorted(digests.items()))
     (pack / "SHA256SUMS").write_bytes(sums.encode())
     (pack / "SHA256SUMS.sig").write_bytes(key.sign(sums.encode()))
+    (pack / "manifest.sshsig").write_text(
+        sshsig.sign(key.private, sums.encode(), sshsig.PACK_NAMESPACE)
+    )
+    predicate = {name: value for name, value in manifest.items() if name != "files"}
+    document = dsse.statement(sorted(digests.items()), PREDICATE_TYPE, predicate)
+    (pack / "attestation.dsse.json").write_bytes(dsse.sign_statement(key, document))
 
 
 def read_records(pack: Path) -> list[dict[str, Any]]:
@@ -122,12 +135,15 @@ def test_verify_with_key(runner: CliRunner, demo_pack: Path, public_key_path: Pa
     fingerprint = keys.fingerprint(keys.load_public_key(public_key_path.read_bytes(), "test"))
     assert lines[0] == f"ok: signer is the pinned key {fingerprint}"
     assert "ok: manifest.sig and SHA256SUMS.sig verify" in lines
+    assert "ok: manifest.sshsig verifies in the namespace assay-pack@example.invalid" in lines
     listed = len((demo_pack / "SHA256SUMS").read_bytes().splitlines())
     assert f"ok: {listed} files match their SHA-256 and size; no file is unlisted" in lines
+    assert "ok: attestation.dsse.json verifies and names every file of SHA256SUMS" in lines
+    assert "ok: public-key.pub and allowed_signers contain the signer's key" in lines
     records = len((demo_pack / "records.jsonl").read_bytes().splitlines())
-    assert lines[3].startswith(f"ok: records chain verifies up to seq {records} (")
+    assert lines[-3].startswith(f"ok: records chain verifies up to seq {records} (")
     blobs = len(list((demo_pack / "evidence" / "sha256").iterdir()))
-    artifacts = lines[4].removeprefix("ok: ").removesuffix(" evidence artifacts of the run are present")
+    artifacts = lines[-2].removeprefix("ok: ").removesuffix(" evidence artifacts of the run are present")
     assert int(artifacts) >= blobs
     assert lines[-1] == f"verified: {demo_pack}"
     assert result.stderr == ""
@@ -149,8 +165,8 @@ def test_verify_without_pin_exits_2(runner: CliRunner, demo_pack: Path) -> None:
 
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: pin the signer with --key PUBLIC.pem or --fingerprint SHA256:...; the key inside "
-        "a pack proves nothing about who should have signed it\n"
+        "error: pin the signer with --key PUBLIC.pem, --fingerprint SHA256:... or --trusted-keys "
+        "DIR; the key inside a pack proves nothing about who should have signed it\n"
     )
     assert result.stdout == ""
 
@@ -163,7 +179,7 @@ def test_verify_with_key_and_fingerprint_exits_2(
     result = verify(runner, demo_pack, "--key", str(public_key_path), "--fingerprint", fingerprint)
 
     assert result.exit_code == 2
-    assert result.stderr == "error: give either --key or --fingerprint, not both\n"
+    assert result.stderr == "error: give only one of --key, --fingerprint and --trusted-keys\n"
 
 
 def test_verify_missing_key_file_exits_5(

@@ -20,28 +20,41 @@ def verify(
         Optional[str],
         typer.Option(help="The signer's key fingerprint, SHA256:... as `ssh-keygen -l` prints it."),
     ] = None,
+    trusted_keys: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Folder of trusted public keys (*.pem); a pack signed by any of them is accepted."
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="A checkpoint exported with `assay ledger checkpoint --out`: the pack's records "
+            "must extend it."
+        ),
+    ] = None,
 ) -> None:
     """Verify a pack against a signer you pinned: signatures, file hashes, record chain.
 
     Exits 4 when something was altered or signed by another key, 5 when it
     could not be checked, and 2 when no signer is pinned.
     """
-    from assay.commands import verify_command
+    from assay.reports.verify import pin_from_options, verify_pack
 
-    if key is None and fingerprint is None:
+    pins = [option for option in (key, fingerprint, trusted_keys) if option is not None]
+    if not pins:
         fail(UsageError(
-            "pin the signer with --key PUBLIC.pem or --fingerprint SHA256:...; the key inside a "
-            "pack proves nothing about who should have signed it"
+            "pin the signer with --key PUBLIC.pem, --fingerprint SHA256:... or --trusted-keys "
+            "DIR; the key inside a pack proves nothing about who should have signed it"
         ))
-    if key is not None and fingerprint is not None:
-        fail(UsageError("give either --key or --fingerprint, not both"))
+    if len(pins) > 1:
+        fail(UsageError("give only one of --key, --fingerprint and --trusted-keys"))
     try:
-        report = verify_command(pack, key, fingerprint)
+        pin = pin_from_options(key, fingerprint, trusted_keys)
+        report = verify_pack(pack, pin=pin, checkpoint=checkpoint)
     except AssayError as exc:
         err.print(f"FAILED: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     for check in report.checks:
         out.print(f"ok: {check}", markup=False, soft_wrap=True)
     out.print(f"verified: {pack}", markup=False, soft_wrap=True)
-
-

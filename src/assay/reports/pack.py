@@ -2,9 +2,13 @@
 
 Layout: manifest.json (metadata and every file's size and SHA-256),
 manifest.sig (raw Ed25519 over manifest.json), SHA256SUMS (every file but the
-signatures, in `sha256sum` format, manifest.json included), SHA256SUMS.sig
-(raw Ed25519 over SHA256SUMS), public-key.pem, VERIFY.md, report.md,
+signature files, in `sha256sum` format, manifest.json included),
+SHA256SUMS.sig (raw Ed25519 over SHA256SUMS), manifest.sshsig (SSHSIG over
+SHA256SUMS in the namespace SSHSIG_NAMESPACE), attestation.dsse.json (an
+in-toto statement of SHA256SUMS's digests in a DSSE envelope),
+public-key.pem, public-key.pub, allowed_signers, VERIFY.md, report.md,
 report.html, report.pdf, records.jsonl and evidence/sha256/<hex>.
+docs/format.md describes every file.
 
 The pack is written into a hidden `.NAME.partial` folder and renamed only
 when complete, so an interrupted build never leaves a pack that looks whole.
@@ -26,7 +30,7 @@ from assay.evidence.ledger import Ledger
 from assay.evidence.records import StoredRecord
 from assay.faults import fault_point
 from assay.keys import SigningKey, public_pem
-from assay.reports import render
+from assay.reports import dsse, render, sshsig
 from assay.reports.verify_doc import verify_markdown
 from assay.timeutil import format_instant
 
@@ -36,9 +40,18 @@ MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
 SUMS = "SHA256SUMS"
 SUMS_SIG = "SHA256SUMS.sig"
+SSHSIG = "manifest.sshsig"
+ATTESTATION = "attestation.dsse.json"
 PUBLIC_KEY = "public-key.pem"
+OPENSSH_PUBLIC_KEY = "public-key.pub"
+ALLOWED_SIGNERS = "allowed_signers"
 RECORDS = "records.jsonl"
-SIGNATURE_FILES = frozenset({MANIFEST_SIG, SUMS_SIG})
+# Files that sign SHA256SUMS or manifest.json, so SHA256SUMS cannot list them.
+SIGNATURE_FILES = frozenset({MANIFEST_SIG, SUMS_SIG, SSHSIG, ATTESTATION})
+SSHSIG_NAMESPACE = sshsig.PACK_NAMESPACE
+SSHSIG_PRINCIPAL = sshsig.PACK_PRINCIPAL
+# The predicateType of the in-toto statement in attestation.dsse.json.
+PREDICATE_TYPE = "https://assay.example.invalid/attestation/pack/v1"
 LATEST_POINTER = "LATEST"
 
 Progress = Callable[[str, int, int], None]
@@ -169,8 +182,22 @@ def _seal(folder: Path, outcome: RunOutcome, key: SigningKey) -> None:
     })
 
 
+def allowed_signers_line(key: SigningKey) -> str:
+    """Return the allowed_signers line that `ssh-keygen -Y verify` reads for `key`."""
+    public_line = sshsig.openssh_public_line(key.public)
+    return f'{SSHSIG_PRINCIPAL} namespaces="{SSHSIG_NAMESPACE}" {public_line}\n'
+
+
 def seal_pack(folder: Path, key: SigningKey, metadata: dict[str, Any]) -> None:
-    """Write manifest.json (with `metadata` and every file), SHA256SUMS and their signatures."""
+    """Write the OpenSSH key files, manifest.json, SHA256SUMS and every signature file.
+
+    public-key.pub and allowed_signers are written first, so SHA256SUMS and
+    manifest.json list them.
+    """
+    (folder / OPENSSH_PUBLIC_KEY).write_text(
+        sshsig.openssh_public_line(key.public, SSHSIG_PRINCIPAL) + "\n", encoding="ascii"
+    )
+    (folder / ALLOWED_SIGNERS).write_text(allowed_signers_line(key), encoding="ascii")
     files = []
     for name in _pack_files(folder):
         path = folder / name
@@ -187,10 +214,18 @@ def seal_pack(folder: Path, key: SigningKey, metadata: dict[str, Any]) -> None:
     (folder / MANIFEST_SIG).write_bytes(key.sign(manifest_bytes))
     entries = [(f["sha256"], f["path"]) for f in files]
     entries.append((hashlib.sha256(manifest_bytes).hexdigest(), MANIFEST))
-    sums = "".join(f"{digest}  {path}\n" for digest, path in sorted(entries, key=lambda e: e[1]))
-    sums_bytes = sums.encode()
+    entries.sort(key=lambda entry: entry[1])
+    sums_bytes = "".join(f"{digest}  {path}\n" for digest, path in entries).encode()
     (folder / SUMS).write_bytes(sums_bytes)
     (folder / SUMS_SIG).write_bytes(key.sign(sums_bytes))
+    (folder / SSHSIG).write_text(
+        sshsig.sign(key.private, sums_bytes, SSHSIG_NAMESPACE), encoding="ascii"
+    )
+    predicate = {"format": PACK_FORMAT, "format_version": PACK_VERSION, **metadata, "key_id": key.key_id}
+    subjects = [(path, digest) for digest, path in entries]
+    (folder / ATTESTATION).write_bytes(
+        dsse.sign_statement(key, dsse.statement(subjects, PREDICATE_TYPE, predicate))
+    )
 
 
 __all__ = ["AssayError", "build_run_pack", "record_line", "seal_pack"]

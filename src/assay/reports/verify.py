@@ -1,11 +1,15 @@
 """`assay verify`: check a pack against a signer the auditor pinned.
 
-The checks run in this order. The pack's key must be the pinned one, and
-manifest.sig and SHA256SUMS.sig must verify. Every file's SHA-256 and size
-must match, and no file may be unlisted. The records chain must verify with
+The checks run in this order. The pack's key must be the pinned one (or one
+of the trusted keys), and manifest.sig, SHA256SUMS.sig and manifest.sshsig
+must verify. Every file's SHA-256 and size must match, and no file may be
+unlisted. attestation.dsse.json must verify and name exactly the files and
+digests of SHA256SUMS, and public-key.pub and allowed_signers must hold the
+signer's key. The records chain must verify with
 its checkpoint signed by the pinned key. The last record must be the
 checkpoint of the manifest's run, and no record of that run may have its body
-withheld. Every artifact that the run's evidence names must be in the pack.
+withheld. With an exported checkpoint, the record at its seq must have its
+hash. Every artifact that the run's evidence names must be in the pack.
 A period pack (manifest kind "period") lists its runs in `runs`: none of their
 records may be withheld, and its last record must be a checkpoint of any run.
 The first failure raises VerificationError naming the file or record; a pinned key
@@ -28,15 +32,24 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from assay.errors import VerificationError, VerificationUnavailable
 from assay.evidence.ledger import verify_chain
 from assay.evidence.records import ChainError, StoredRecord, canonical
+from assay.evidence.audit import _read_exported, load_trusted_keys
 from assay.keys import fingerprint, load_public_key, signature_valid
+from assay.reports import dsse, sshsig
 from assay.reports.pack import (
+    ALLOWED_SIGNERS,
+    ATTESTATION,
     MANIFEST,
     MANIFEST_SIG,
+    OPENSSH_PUBLIC_KEY,
     PACK_FORMAT,
     PACK_VERSION,
+    PREDICATE_TYPE,
     PUBLIC_KEY,
     RECORDS,
     SIGNATURE_FILES,
+    SSHSIG,
+    SSHSIG_NAMESPACE,
+    SSHSIG_PRINCIPAL,
     SUMS,
     SUMS_SIG,
 )
@@ -64,32 +77,84 @@ def _read(pack: Path, name: str) -> bytes:
     return path.read_bytes()
 
 
-def verify_pack(
-    pack: Path, *, pinned_key: Ed25519PublicKey | None = None, pinned_fingerprint: str | None = None
-) -> VerifyReport:
-    """Verify the pack folder `pack` against exactly one pinned signer."""
-    if (pinned_key is None) == (pinned_fingerprint is None):
-        raise VerificationUnavailable("pin the signer with exactly one of --key or --fingerprint")
-    if pinned_fingerprint is not None and not _FINGERPRINT.match(pinned_fingerprint):
+@dataclass(frozen=True)
+class Pin:
+    """The signer an auditor pinned: one key, one fingerprint, or a set of trusted keys.
+
+    `keys` maps fingerprints to public keys, and a fingerprint-only pin maps
+    its fingerprint to None. `source` names the pin in error messages.
+    """
+
+    keys: dict[str, Ed25519PublicKey | None]
+    source: str
+
+
+def pin_from_options(
+    key_path: Path | None, pinned_fingerprint: str | None, trusted_dir: Path | None
+) -> Pin:
+    """Build the pin of `assay verify` from exactly one of --key, --fingerprint and --trusted-keys.
+
+    Raises VerificationUnavailable when a key cannot be read or the
+    fingerprint is malformed.
+    """
+    given = [option for option in (key_path, pinned_fingerprint, trusted_dir) if option is not None]
+    if len(given) != 1:
         raise VerificationUnavailable(
-            f"{pinned_fingerprint!r} is not a fingerprint of the form SHA256:<43 base64 characters>"
+            "pin the signer with exactly one of --key, --fingerprint or --trusted-keys"
         )
+    if key_path is not None:
+        try:
+            data = key_path.read_bytes()
+        except OSError as exc:
+            raise VerificationUnavailable(f"{key_path}: cannot read the key: {exc.strerror}") from exc
+        key = load_public_key(data, str(key_path))
+        return Pin({fingerprint(key): key}, f"the pinned signer {fingerprint(key)}")
+    if pinned_fingerprint is not None:
+        if not _FINGERPRINT.match(pinned_fingerprint):
+            raise VerificationUnavailable(
+                f"{pinned_fingerprint!r} is not a fingerprint of the form SHA256:<43 base64 characters>"
+            )
+        return Pin({pinned_fingerprint: None}, f"the pinned signer {pinned_fingerprint}")
+    assert trusted_dir is not None
+    if not trusted_dir.is_dir():
+        raise VerificationUnavailable(f"{trusted_dir}: not a folder of trusted public keys")
+    files = sorted(trusted_dir.glob("*.pem"))
+    if not files:
+        raise VerificationUnavailable(f"{trusted_dir}: no trusted public keys (*.pem) found")
+    trusted: dict[str, Ed25519PublicKey | None] = dict(load_trusted_keys(files))
+    return Pin(trusted, f"any of the {len(trusted)} trusted keys in {trusted_dir}")
+
+
+def verify_pack(
+    pack: Path,
+    *,
+    pinned_key: Ed25519PublicKey | None = None,
+    pinned_fingerprint: str | None = None,
+    pin: Pin | None = None,
+    checkpoint: Path | None = None,
+) -> VerifyReport:
+    """Verify the pack folder `pack` against exactly one pinned signer.
+
+    The signer is pinned by `pinned_key`, `pinned_fingerprint` or `pin`.
+    With `checkpoint` (a file of `assay ledger checkpoint --out`), the pack's
+    records must also extend that checkpoint.
+    """
+    if sum(option is not None for option in (pinned_key, pinned_fingerprint, pin)) != 1:
+        raise VerificationUnavailable("pin the signer with exactly one of --key or --fingerprint")
+    if pinned_key is not None:
+        pin = Pin({fingerprint(pinned_key): pinned_key}, f"the pinned signer {fingerprint(pinned_key)}")
+    elif pinned_fingerprint is not None:
+        if not _FINGERPRINT.match(pinned_fingerprint):
+            raise VerificationUnavailable(
+                f"{pinned_fingerprint!r} is not a fingerprint of the form SHA256:<43 base64 characters>"
+            )
+        pin = Pin({pinned_fingerprint: None}, f"the pinned signer {pinned_fingerprint}")
+    assert pin is not None
+    exported = _read_exported(checkpoint) if checkpoint is not None else None
     if not pack.is_dir():
         raise VerificationUnavailable(f"{pack}: not a pack folder")
 
-    try:
-        pack_key = load_public_key(_read(pack, PUBLIC_KEY), PUBLIC_KEY)
-    except VerificationUnavailable as exc:
-        raise VerificationError(f"{PUBLIC_KEY}: altered, it is no longer a valid key ({exc})") from exc
-    signer = pinned_key or pack_key
-    expected = fingerprint(pinned_key) if pinned_key is not None else pinned_fingerprint
-    if fingerprint(pack_key) != expected:
-        raise VerificationError(
-            f"{PUBLIC_KEY}: the pack was signed by {fingerprint(pack_key)}, not by the pinned "
-            f"signer {expected}"
-        )
-    if pinned_key is not None and _raw(pinned_key) != _raw(pack_key):
-        raise VerificationError(f"{PUBLIC_KEY}: not the pinned key")
+    signer = _check_signer(pack, pin)
     report = VerifyReport(key_id=fingerprint(signer))
     report.checks.append(f"signer is the pinned key {report.key_id}")
 
@@ -100,17 +165,89 @@ def verify_pack(
     if not signature_valid(signer, _read(pack, SUMS_SIG), sums_bytes):
         raise VerificationError(f"{SUMS}: signature in {SUMS_SIG} does not verify")
     report.checks.append(f"{MANIFEST_SIG} and {SUMS_SIG} verify")
+    _check_sshsig(pack, signer, sums_bytes)
+    report.checks.append(f"{SSHSIG} verifies in the namespace {SSHSIG_NAMESPACE}")
 
     manifest = _parse_manifest(manifest_bytes)
     listed = _check_files(pack, manifest, sums_bytes)
     report.checks.append(f"{len(listed)} files match their SHA-256 and size; no file is unlisted")
+    _check_attestation(pack, signer, manifest, listed)
+    report.checks.append(f"{ATTESTATION} verifies and names every file of {SUMS}")
+    _check_openssh_files(pack, signer)
+    report.checks.append(f"{OPENSSH_PUBLIC_KEY} and {ALLOWED_SIGNERS} contain the signer's key")
 
-    head_seq, head_hash, run_bodies = _check_records(pack, signer, manifest)
+    head_seq, head_hash, run_bodies = _check_records(pack, signer, manifest, exported)
     report.checks.append(f"records chain verifies up to seq {head_seq} ({head_hash[:16]}...)")
+    if exported is not None:
+        report.checks.append(
+            f"records extend the checkpoint in {checkpoint} at seq {exported['seq']}"
+        )
 
     artifacts = _check_artifacts(run_bodies, listed)
     report.checks.append(f"{artifacts} evidence artifacts of the run are present")
     return report
+
+
+def _check_signer(pack: Path, pin: Pin) -> Ed25519PublicKey:
+    try:
+        pack_key = load_public_key(_read(pack, PUBLIC_KEY), PUBLIC_KEY)
+    except VerificationUnavailable as exc:
+        raise VerificationError(f"{PUBLIC_KEY}: altered, it is no longer a valid key ({exc})") from exc
+    pack_fingerprint = fingerprint(pack_key)
+    if pack_fingerprint not in pin.keys:
+        raise VerificationError(
+            f"{PUBLIC_KEY}: the pack was signed by {pack_fingerprint}, not by {pin.source}"
+        )
+    pinned = pin.keys[pack_fingerprint]
+    if pinned is not None and _raw(pinned) != _raw(pack_key):
+        raise VerificationError(f"{PUBLIC_KEY}: not the pinned key")
+    return pinned or pack_key
+
+
+def _check_sshsig(pack: Path, signer: Ed25519PublicKey, sums_bytes: bytes) -> None:
+    armored = _read(pack, SSHSIG).decode("ascii", "replace")
+    try:
+        sshsig.verify(signer, armored, sums_bytes, SSHSIG_NAMESPACE)
+    except sshsig.SshsigError as exc:
+        raise VerificationError(f"{SSHSIG}: SSHSIG signature of {SUMS} is invalid: {exc}") from exc
+
+
+def _check_attestation(
+    pack: Path, signer: Ed25519PublicKey, manifest: dict[str, Any], listed: dict[str, str]
+) -> None:
+    try:
+        document = dsse.verify_statement(signer, _read(pack, ATTESTATION))
+    except dsse.DsseError as exc:
+        raise VerificationError(f"{ATTESTATION}: {exc}") from exc
+    if document.get("predicateType") != PREDICATE_TYPE:
+        raise VerificationError(
+            f"{ATTESTATION}: predicateType is {document.get('predicateType')!r}, expected {PREDICATE_TYPE}"
+        )
+    subjects: dict[str, Any] = {}
+    for subject in document.get("subject") or []:
+        if isinstance(subject, dict) and isinstance(subject.get("digest"), dict):
+            subjects[str(subject.get("name"))] = subject["digest"].get("sha256")
+    if subjects != listed:
+        differ = sorted(name for name in set(subjects) | set(listed) if subjects.get(name) != listed.get(name))
+        raise VerificationError(f"{ATTESTATION}: its subjects and {SUMS} differ on {', '.join(differ)}")
+    predicate = document.get("predicate")
+    expected = {key: value for key, value in manifest.items() if key != "files"}
+    if predicate != expected:
+        raise VerificationError(f"{ATTESTATION}: its predicate does not match the metadata of {MANIFEST}")
+
+
+def _check_openssh_files(pack: Path, signer: Ed25519PublicKey) -> None:
+    # Both files are covered by SHA256SUMS already; this check makes sure
+    # they name the same key as public-key.pem, so the ssh-keygen route of
+    # VERIFY.md checks the same signer as the openssl route.
+    expected_key = sshsig.openssh_public_line(signer)
+    public_line = _read(pack, OPENSSH_PUBLIC_KEY).decode("ascii", "replace")
+    if not public_line.startswith(expected_key + " ") and public_line.strip() != expected_key:
+        raise VerificationError(f"{OPENSSH_PUBLIC_KEY}: not the signer's key")
+    allowed = _read(pack, ALLOWED_SIGNERS).decode("ascii", "replace")
+    expected_line = f'{SSHSIG_PRINCIPAL} namespaces="{SSHSIG_NAMESPACE}" {expected_key}'
+    if allowed.strip() != expected_line:
+        raise VerificationError(f"{ALLOWED_SIGNERS}: not the line `{expected_line}`")
 
 
 def _parse_manifest(data: bytes) -> dict[str, Any]:
@@ -174,7 +311,10 @@ def _records(pack: Path) -> Iterator[tuple[StoredRecord, int]]:
 
 
 def _check_records(
-    pack: Path, signer: Ed25519PublicKey, manifest: dict[str, Any]
+    pack: Path,
+    signer: Ed25519PublicKey,
+    manifest: dict[str, Any],
+    exported: dict[str, Any] | None = None,
 ) -> tuple[int, str, list[dict[str, Any]]]:
     key_id = fingerprint(signer)
     # A period pack (kind "period") names its runs in `runs`; a run pack names one in `run`.
@@ -198,6 +338,12 @@ def _check_records(
                     )
                 run_bodies.append({"kind": header.get("kind"), **(record.body_fields() or {})})
             yield record
+            # Checked after verify_chain has recomputed this record's hash.
+            if exported is not None and record.seq == exported["seq"] and record.hash != exported["hash"]:
+                raise VerificationError(
+                    f"{RECORDS}: record seq {record.seq}: hash {record.hash[:16]}... is not the "
+                    f"exported checkpoint's {exported['hash'][:16]}...; the chain does not extend it"
+                )
 
     try:
         head_seq, head_hash = verify_chain(stream(), lambda kid: signer if kid == key_id else None)
@@ -206,6 +352,11 @@ def _check_records(
     expected = manifest.get("ledger_head", {})
     if head_seq != expected.get("seq") or head_hash != expected.get("hash"):
         raise VerificationError(f"{RECORDS}: chain ends at seq {head_seq}, not at the manifest's ledger head")
+    if exported is not None and head_seq < exported["seq"]:
+        raise VerificationError(
+            f"{RECORDS}: record seq {exported['seq']}: missing, the chain ends at seq {head_seq} "
+            "before the exported checkpoint"
+        )
     if period and last_header.get("kind") != "checkpoint":
         raise VerificationError(f"{RECORDS}: the last record is not a checkpoint")
     if not period and (last_header.get("kind") != "checkpoint" or last_header.get("run") not in runs):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from assay.reports.sshsig import PACK_NAMESPACE, PACK_PRINCIPAL
+
 VERIFY_TEMPLATE = """\
 # Verifying this audit pack
 
@@ -9,19 +11,24 @@ This pack was signed with the Ed25519 key whose fingerprint is
 
     {key_id}
 
-The key in `public-key.pem` only identifies who signed the pack, not whether
-to trust them. Obtain the signer's public key, or its fingerprint, from the
-signer through another channel, and check it before anything else.
+The key files in the pack (`public-key.pem`, `public-key.pub` and
+`allowed_signers`) only identify who signed the pack, not whether to trust
+them. Obtain the signer's public key, or its fingerprint, from the signer
+through another channel, and check it before anything else. `ssh-keygen -l -f
+public-key.pub` prints the fingerprint above.
 
 ## With assay
 
     assay verify PACK_FOLDER --key SIGNER-PUBLIC-KEY.pem
 
-(or `--fingerprint {key_id}`). It checks the signatures, every file's
+(or `--fingerprint {key_id}`, or `--trusted-keys FOLDER` for a folder of
+trusted PEM public keys). It checks every signature file, every file's
 SHA-256, the hash chain of `records.jsonl` and the checkpoint signature, and
-exits 0 only when all of them hold.
+exits 0 only when all of them hold. With `--checkpoint FILE`, a checkpoint
+exported earlier with `assay ledger checkpoint --out FILE`, it also proves
+that the pack's records extend that checkpoint.
 
-## Without assay (Linux, OpenSSL 3 and GNU coreutils)
+## Without assay: Linux (OpenSSL 3 and GNU coreutils)
 
 Run these in the pack folder. Replace `public-key.pem` with the copy of the
 signer's key that you obtained yourself if you have one.
@@ -31,16 +38,44 @@ openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin -in SHA256SUMS -sigf
 sha256sum -c SHA256SUMS
 ```
 
-The first command must print `Signature Verified Successfully`; the second
-must print `OK` for every file. Together they prove that every file listed in
-`SHA256SUMS` is exactly as signed. `manifest.json` is listed there too; it is
-also signed on its own in `manifest.sig`, which `assay verify` checks.
+The first command must print `Signature Verified Successfully`. The second
+must print `OK` for every file.
+
+## Without assay: macOS (OpenSSH ssh-keygen and shasum)
+
+Run these in the pack folder. `allowed_signers` trusts the key of the pack
+for the principal `{principal}`. Replace its key with the signer's key that
+you obtained yourself if you have one.
+
+```sh
+ssh-keygen -Y verify -f allowed_signers -I {principal} -n {namespace} -s manifest.sshsig < SHA256SUMS
+shasum -a 256 -c SHA256SUMS
+```
+
+The first command must print `Good "{namespace}" signature for {principal}`.
+The second must print `OK` for every file. The same commands work on Linux
+where OpenSSH and Perl's `shasum` are installed.
+
+## What the routes cover
+
+Both routes prove that every file listed in `SHA256SUMS` is exactly as
+signed. `SHA256SUMS` lists every file of the pack except itself and the
+signature files: `SHA256SUMS.sig` (checked by openssl), `manifest.sshsig`
+(checked by ssh-keygen), and `manifest.sig` and `attestation.dsse.json`, which
+only `assay verify` checks. A change to any listed file or to `SHA256SUMS`
+fails both routes. `manifest.json` is listed in `SHA256SUMS` too.
+`attestation.dsse.json` is an in-toto statement of the same digests in a DSSE
+envelope, for tools that read in-toto attestations.
 
 A file that is in the folder but not in `SHA256SUMS` is not covered by the
-signature: `assay verify` rejects such a pack, and `sha256sum -c` does not
-notice it, so compare the folder's listing with `SHA256SUMS` by eye.
+signature: `assay verify` rejects such a pack, and neither `sha256sum -c` nor
+`shasum -c` notices it, so compare the folder's listing with `SHA256SUMS` by
+eye.
 """
 
 
 def verify_markdown(key_id: str) -> str:
-    return VERIFY_TEMPLATE.format(key_id=key_id)
+    """Return the VERIFY.md text of a pack signed by the key `key_id`."""
+    return VERIFY_TEMPLATE.format(
+        key_id=key_id, principal=PACK_PRINCIPAL, namespace=PACK_NAMESPACE
+    )

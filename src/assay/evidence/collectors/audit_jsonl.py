@@ -113,8 +113,8 @@ MAX_STREAM_BYTES = 64 * 1024**3
 DEFAULT_MAX_KEYS = 1000
 
 # Bytes of lines read and added at once (about 300 lines of 200 bytes). A
-# chunk's records stay in the CPU caches while each column is read from
-# them. 64 KiB measured best among 16 KiB to 1 MiB with the log that
+# chunk's values stay in the CPU caches while each column is read. Of 16 KiB
+# to 1 MiB, 64 and 128 KiB measured fastest with the log that
 # bench/audit_jsonl_bench.py writes, on a 2-core x86_64 machine.
 CHUNK_BYTES = 64 << 10
 
@@ -476,9 +476,8 @@ class _LogReader:
     def _read_columns(self, lines: list[bytes]) -> None:
         """Add a chunk of lines that are all events, or raise _Fallback before changing state."""
         try:
-            records = list(map(_loads, lines))
             # Both raise TypeError when a record is not a JSON object.
-            columns = self._columns(records)
+            columns = self._columns(lines)
             times = self.parse_time.column(columns["time"])
         except (TypeError, ValueError, OverflowError):
             raise _Fallback from None
@@ -486,7 +485,7 @@ class _LogReader:
 
         # Every check has passed, so the chunk's events are added.
         self._add_times(times)
-        self.events += len(records)
+        self.events += len(lines)
         self.actors += sum(map(truth, columns["actor"]))
         self.targets += sum(map(truth, columns["target"]))
         self._add_actions(actions)
@@ -500,16 +499,18 @@ class _LogReader:
             found = actions if plain else map(_map_key, actions)
             self.required_seen.update(self.required.intersection(found))
 
-    def _columns(self, records: list[dict[str, Any]]) -> dict[str, Sequence[Any]]:
-        """Return each role's values in the records, None where a value is missing.
+    def _columns(self, lines: list[bytes]) -> dict[str, Sequence[Any]]:
+        """Parse the lines and return each role's values, None where a value is missing.
 
-        One itemgetter call per record reads every top-level key, and when a
-        record lacks one, dict.get reads each key on its own.
+        One itemgetter call per record reads every top-level key as the record
+        is parsed, so that each record is freed at once. When a record lacks a
+        key, the lines are parsed again and dict.get reads each key on its own.
         """
         try:
-            rows = list(map(self.top_level_keys, records))
-            values = dict(zip(ROLES, zip(*rows))) if rows else {role: () for role in ROLES}
+            rows = list(map(self.top_level_keys, map(_loads, lines)))
+            values = dict(zip(ROLES, zip(*rows)))
         except KeyError:
+            records = list(map(_loads, lines))
             values = {role: list(map(dict.get, records, repeat(self.paths[role][0])))
                       for role in ROLES}
         for role, path in self.paths.items():

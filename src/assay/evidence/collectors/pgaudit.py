@@ -101,7 +101,7 @@ UNKNOWN_USER = "[unknown]"
 
 # Column counts of csvlog rows: PostgreSQL 12 and earlier, 13, and 14 and later.
 CSVLOG_COLUMNS = (23, 24, 26)
-# Positions of the csvlog columns read here; they are the same in all three layouts.
+# Positions of the csvlog columns read here, which are the same in all three layouts.
 _CSV_TIME, _CSV_USER, _CSV_DATABASE, _CSV_PID = 0, 1, 2, 3
 _CSV_SESSION, _CSV_SEVERITY, _CSV_SQLSTATE, _CSV_MESSAGE = 5, 11, 12, 13
 
@@ -809,8 +809,9 @@ def _json_session(record: dict[str, Any]) -> str | None:
 
 # log_line_prefix
 
-# Escapes of log_line_prefix (PostgreSQL 15 documentation, "What to Log") and
-# the text they write. Escapes not listed write text without line breaks.
+# Escapes of log_line_prefix, as the postgresql.conf.sample of PostgreSQL 15
+# lists them, and the text they write. Escapes not listed here (%a, %u, %d,
+# %r, %h, %b, %i, %v) write text without line breaks.
 _NUMBER = r"\d+"
 _PG_TIME_TEXT = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{3})? \S+"
 _ESCAPE_PATTERNS = {

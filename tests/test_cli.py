@@ -20,6 +20,11 @@ from assay.cli import app
 DEMO_NOW = "2026-12-04T21:15:00Z"
 DEMO_STATUSES = {
     "AC-01": "pass",
+    "AUD-01": "pass",
+    "AUD-02": "pass",
+    "AUD-03": "fail",
+    "AUD-04": "fail",
+    "AUD-05": "pass",
     "BK-01": "pass",
     "BK-02": "fail",
     "BK-03": "fail",
@@ -103,7 +108,7 @@ def test_run_table_shows_readiness(demo_run: tuple[Result, Path]) -> None:
     rows = table_rows(result.stdout, {"Security", "Availability"})
 
     assert "Readiness by Trust Services category" in result.stdout
-    assert rows["Security"] == ["Security", "6 of 33", "18 %", "CC5.3, CC6.1", "25"]
+    assert rows["Security"] == ["Security", "6 of 33", "18 %", "CC5.3, CC6.1, CC6.3,", "23"]
     assert rows["Availability"] == ["Availability", "0 of 3", "0 %", "A1.1, A1.2, A1.3", "0"]
 
 

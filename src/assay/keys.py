@@ -12,10 +12,13 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from assay.errors import KeyFileError, VerificationUnavailable
@@ -23,6 +26,12 @@ from assay.errors import KeyFileError, VerificationUnavailable
 SIGNING_KEY_ENV = "ASSAY_SIGNING_KEY"
 PRIVATE_KEY_NAME = "signing-key.pem"
 PUBLIC_KEY_NAME = "signing-key.pub.pem"
+# The ECDSA P-256 key and self-signed certificate that sign report.pdf
+# (PAdES). PDF readers do not accept Ed25519 signatures, so the PDF gets its
+# own key, stored beside the Ed25519 key.
+PDF_KEY_NAME = "signing-key.p256.pem"
+PDF_CERT_NAME = "signing-cert.pem"
+PDF_CERT_YEARS = 10
 
 
 def fingerprint(public_key: Ed25519PublicKey) -> str:
@@ -40,10 +49,19 @@ def public_pem(public_key: Ed25519PublicKey) -> bytes:
 
 
 @dataclass(frozen=True)
+class PdfSigningKey:
+    """The ECDSA P-256 key and its certificate that PAdES-sign report.pdf."""
+
+    private: ec.EllipticCurvePrivateKey
+    certificate: x509.Certificate
+
+
+@dataclass(frozen=True)
 class SigningKey:
-    """A private key and its id."""
+    """A private key and its id, with the PDF signing key when one is stored beside it."""
 
     private: Ed25519PrivateKey
+    pdf: PdfSigningKey | None = None
 
     @property
     def public(self) -> Ed25519PublicKey:
@@ -77,7 +95,91 @@ def generate(directory: Path, *, private_name: str = PRIVATE_KEY_NAME) -> tuple[
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pem)
     public_path.write_bytes(public_pem(key.public_key()))
+    generate_pdf_signing_key(directory)
     return private_path, public_path
+
+
+def generate_pdf_signing_key(directory: Path) -> tuple[Path, Path]:
+    """Write an ECDSA P-256 key (mode 0600) and a self-signed certificate for it into `directory`.
+
+    An existing key is kept, so rotating the Ed25519 key keeps the PDF
+    signer. Returns the key and certificate paths.
+    """
+    key_path = directory / PDF_KEY_NAME
+    cert_path = directory / PDF_CERT_NAME
+    if key_path.exists() and cert_path.exists():
+        return key_path, cert_path
+    if key_path.exists() or cert_path.exists():
+        raise KeyFileError(
+            f"{directory}: only one of {PDF_KEY_NAME} and {PDF_CERT_NAME} exists; "
+            "remove it to create a new pair"
+        )
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "assay report signer")])
+    # The certificate is valid from a day before its creation, so a run with
+    # --now a little in the past still signs within its validity.
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365 * PDF_CERT_YEARS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=True, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def load_pdf_signing_key(directory: Path) -> PdfSigningKey | None:
+    """Load the PDF signing key and certificate from `directory`, or return None when absent.
+
+    The key file follows the rules of the Ed25519 key: mode 0600 and unencrypted PEM.
+    """
+    key_path = directory / PDF_KEY_NAME
+    cert_path = directory / PDF_CERT_NAME
+    if not key_path.exists():
+        return None
+    mode = key_path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(
+            f"{key_path}: private key is readable by group or others (mode {stat.S_IMODE(mode):04o}); "
+            f"run `chmod 600 {key_path}`"
+        )
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise KeyFileError(f"{key_path}: not an unencrypted PEM private key ({exc})") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise KeyFileError(f"{key_path}: expected an ECDSA P-256 private key")
+    try:
+        certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except FileNotFoundError:
+        raise KeyFileError(
+            f"{cert_path}: missing; remove {key_path} and run `assay keys generate` again"
+        ) from None
+    except ValueError as exc:
+        raise KeyFileError(f"{cert_path}: not a PEM certificate ({exc})") from exc
+    if certificate.public_key() != key.public_key():
+        raise KeyFileError(f"{cert_path}: the certificate is not for the key in {key_path}")
+    return PdfSigningKey(key, certificate)
 
 
 def trusted_key_name(public_key: Ed25519PublicKey) -> str:
@@ -159,7 +261,8 @@ def load_signing_key_file(path: Path | None) -> SigningKey:
             f"{path}: private key is readable by group or others (mode {stat.S_IMODE(mode):04o}); "
             f"run `chmod 600 {path}`"
         )
-    return _parse_private(path.read_bytes(), str(path))
+    key = _parse_private(path.read_bytes(), str(path))
+    return SigningKey(key.private, pdf=load_pdf_signing_key(path.parent))
 
 
 def load_public_key(pem: bytes, origin: str) -> Ed25519PublicKey:

@@ -19,7 +19,7 @@ EXAMPLE = REPOSITORY / "examples" / "platform"
 DATA = REPOSITORY / "tests" / "data" / "controls"
 
 EXAMPLE_IDS = [
-    "AC-01", "BK-01", "BK-02", "BK-03", "BK-04", "BK-05", "BK-06", "DR-01", "DR-02",
+    "AC-01", "AUD-01", "AUD-02", "AUD-03", "AUD-04", "AUD-05", "BK-01", "BK-02", "BK-03", "BK-04", "BK-05", "BK-06", "DR-01", "DR-02",
     "ISO-01", "ISO-02", "ISO-03", "ISO-04", "LT-01", "LT-02", "LT-03", "LT-04", "MEM-01",
     "POL-01", "POL-02", "POL-03", "POL-04", "POL-05", "RB-01",
 ]

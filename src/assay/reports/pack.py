@@ -7,8 +7,9 @@ SHA256SUMS.sig (raw Ed25519 over SHA256SUMS), manifest.sshsig (SSHSIG over
 SHA256SUMS in the namespace SSHSIG_NAMESPACE), attestation.dsse.json (an
 in-toto statement of SHA256SUMS's digests in a DSSE envelope),
 public-key.pem, public-key.pub, allowed_signers, VERIFY.md, report.md,
-report.html, report.pdf, records.jsonl and evidence/sha256/<hex>.
-docs/format.md describes every file.
+report.html, report.pdf (PAdES-signed when the key has a PDF signing key
+beside it), records.jsonl and evidence/sha256/<hex>. docs/format.md
+describes every file.
 
 The pack is written into a hidden `.NAME.partial` folder and renamed only
 when complete, so an interrupted build never leaves a pack that looks whole.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable
@@ -29,7 +31,7 @@ from assay.errors import AssayError
 from assay.evidence.ledger import Ledger
 from assay.evidence.records import StoredRecord
 from assay.faults import fault_point
-from assay.keys import SigningKey, public_pem
+from assay.keys import PDF_KEY_NAME, SigningKey, public_pem
 from assay.reports import dsse, render, sshsig
 from assay.reports.verify_doc import verify_markdown
 from assay.timeutil import format_instant
@@ -55,6 +57,8 @@ PREDICATE_TYPE = "https://assay.example.invalid/attestation/pack/v1"
 LATEST_POINTER = "LATEST"
 
 Progress = Callable[[str, int, int], None]
+
+logger = logging.getLogger(__name__)
 
 
 def record_line(record: StoredRecord, with_body: bool) -> bytes:
@@ -128,8 +132,19 @@ def _write_contents(
     if progress:
         progress("rendering report.pdf", 3, steps)
     pdf, _warnings = render.render_pdf(html, outcome.now)
+    if key.pdf is not None:
+        from assay.reports.pdf_signature import sign_pdf  # imported here: pyHanko is slow to import
+
+        pdf = sign_pdf(pdf, key.pdf, outcome.now)
+    else:
+        logger.warning(
+            "report.pdf is not signed: no %s beside the signing key; `assay keys generate` creates it",
+            PDF_KEY_NAME,
+        )
     (folder / "report.pdf").write_bytes(pdf)
-    (folder / "VERIFY.md").write_text(verify_markdown(key.key_id), encoding="utf-8")
+    (folder / "VERIFY.md").write_text(
+        verify_markdown(key.key_id, pdf_signed=key.pdf is not None), encoding="utf-8"
+    )
     fault_point("pack.after_reports")
     if progress:
         progress("signing", 4, steps)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from assay.reports.sshsig import PACK_NAMESPACE, PACK_PRINCIPAL
 
+# The name of report.pdf's signature field, as assay.reports.pdf_signature
+# writes it. It is repeated here so that writing VERIFY.md does not import
+# pyHanko.
+PDF_FIELD_NAME = "AssayReportSignature"
+
 VERIFY_TEMPLATE = """\
 # Verifying this audit pack
 
@@ -67,15 +72,30 @@ fails both routes. `manifest.json` is listed in `SHA256SUMS` too.
 `attestation.dsse.json` is an in-toto statement of the same digests in a DSSE
 envelope, for tools that read in-toto attestations.
 
-A file that is in the folder but not in `SHA256SUMS` is not covered by the
+{pdf_section}A file that is in the folder but not in `SHA256SUMS` is not covered by the
 signature: `assay verify` rejects such a pack, and neither `sha256sum -c` nor
 `shasum -c` notices it, so compare the folder's listing with `SHA256SUMS` by
 eye.
 """
 
 
-def verify_markdown(key_id: str) -> str:
-    """Return the VERIFY.md text of a pack signed by the key `key_id`."""
+PDF_SECTION = """\
+`report.pdf` also carries its own PAdES signature (the invisible field
+`{field}`), made with an ECDSA P-256 key whose self-signed certificate is
+embedded in the signature. A PDF reader shows that the document is unmodified
+since it was signed, but it shows the signer as unknown or not trusted,
+because no certificate authority vouches for a self-signed certificate. The
+checks above, not the reader, prove who signed the pack.
+
+"""
+
+
+def verify_markdown(key_id: str, *, pdf_signed: bool = False) -> str:
+    """Return the VERIFY.md text of a pack signed by the key `key_id`.
+
+    With `pdf_signed`, it also describes the PAdES signature of report.pdf.
+    """
+    pdf_section = PDF_SECTION.format(field=PDF_FIELD_NAME) if pdf_signed else ""
     return VERIFY_TEMPLATE.format(
-        key_id=key_id, principal=PACK_PRINCIPAL, namespace=PACK_NAMESPACE
+        key_id=key_id, principal=PACK_PRINCIPAL, namespace=PACK_NAMESPACE, pdf_section=pdf_section
     )

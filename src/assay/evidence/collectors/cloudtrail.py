@@ -232,6 +232,7 @@ class CloudTrail(Collector):
         """Read every log, digest and metadata file under `path` and return their facts."""
         public_keys = None
         key_display = None
+        key_file = None
         if params.public_key is not None:
             key_file = resolve_single_input(context.workspace, params.public_key)
             key_display = relative_name(context.workspace, key_file)
@@ -256,7 +257,12 @@ class CloudTrail(Collector):
         signatures = _check_signatures(digests, public_keys, report)
         events = _EventScanner(params)
         logs, missing_logs = _check_logs(tree.logs, digests, events, report)
-        return _build_result(tree, chain, signatures, logs, missing_logs, events, report)
+        collected = _build_result(tree, chain, signatures, logs, missing_logs, events, report)
+        if key_file is not None:
+            # The key the signatures were checked with is evidence too, so an
+            # auditor can see which key "verified" refers to.
+            collected.artifacts.append(key_file)
+        return collected
 
 
 # Discovery

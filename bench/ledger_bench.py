@@ -538,9 +538,8 @@ def _check_postgres_chain(
     finally:
         ledger.close()
     expected_runs = settings.pg_writers * settings.pg_runs_per_writer
-    # Ledger.runs() lists only runs with run, result or checkpoint records,
-    # and these runs contain only evidence records, so runs are counted here.
-    # A run is contiguous when its records form one block in seq order.
+    # Runs are counted from the headers. A run is contiguous when its records
+    # form one block in seq order.
     blocks = [run for index, run in enumerate(order) if index == 0 or order[index - 1] != run]
     if verified.records != total or len(set(order)) != expected_runs:
         raise SystemExit(

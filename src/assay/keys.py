@@ -27,8 +27,8 @@ SIGNING_KEY_ENV = "ASSAY_SIGNING_KEY"
 PRIVATE_KEY_NAME = "signing-key.pem"
 PUBLIC_KEY_NAME = "signing-key.pub.pem"
 # The ECDSA P-256 key and self-signed certificate that sign report.pdf
-# (PAdES). PDF readers do not accept Ed25519 signatures, so the PDF gets its
-# own key, stored beside the Ed25519 key.
+# (PAdES), stored beside the Ed25519 key. The PDF uses ECDSA P-256 because PDF
+# readers validate it, while Ed25519 PDF signatures are less widely supported.
 PDF_KEY_NAME = "signing-key.p256.pem"
 PDF_CERT_NAME = "signing-cert.pem"
 PDF_CERT_YEARS = 10

@@ -653,7 +653,8 @@ def test_pre_commit_hook_entry_runs(
     bad = invoke(runner, *argv[1:])
 
     assert good.exit_code == 0, good.output
-    assert "24 controls OK" in good.output
+    controls = len(list((workspace / "controls").glob("*.yaml")))
+    assert f"{controls} controls OK" in good.output
     assert bad.exit_code == 2
     assert "controls/bad.yaml:1:1: title: required field is missing" in bad.output
 

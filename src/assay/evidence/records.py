@@ -147,19 +147,20 @@ def _prepare_list(value: list[Any] | tuple[Any, ...]) -> list[Any] | tuple[Any, 
 def canonical(value: Any) -> bytes:
     """Return the RFC 8785 canonical JSON bytes of `value`.
 
-    Common shapes go through orjson after `_prepare`; everything else (large
-    or tiny floats, keys beyond the Basic Multilingual Plane, other types,
-    lone surrogates, nesting deeper than orjson's limit of 254 levels) goes
-    through the `rfc8785` package. A property test checks both paths give
-    identical bytes. Raises ValueError for values outside the canonical
+    Common shapes go through orjson after `_prepare`. Everything else goes
+    through the `rfc8785` package: large or tiny floats, keys beyond the
+    Basic Multilingual Plane, other types, lone surrogates, and nesting
+    deeper than orjson's recursion limit. A property test checks both paths
+    give identical bytes. Raises ValueError for values outside the canonical
     domain (NaN, infinities, integers beyond ±(2**53 - 1)).
     """
     try:
-        # orjson writes a prepared value in RFC 8785 form: strings with the
-        # same escapes, keys in code point order, which for keys within the
-        # Basic Multilingual Plane is RFC 8785's UTF-16 order, and floats of
-        # _prepare's plain range as Python's repr writes them. It raises
-        # JSONEncodeError, a TypeError, on what it cannot write.
+        # orjson (checked with 3.13) writes a prepared value in RFC 8785
+        # form. Its string escapes are those of RFC 8785, and it sorts keys
+        # by code point, which for keys within the Basic Multilingual Plane
+        # is RFC 8785's UTF-16 order. It writes the floats that _prepare
+        # keeps as Python's repr does. On anything it cannot write it raises
+        # JSONEncodeError, which is a TypeError.
         return orjson.dumps(_prepare(value), option=orjson.OPT_SORT_KEYS)
     except (_Fallback, TypeError):
         pass

@@ -36,10 +36,9 @@ from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from assay.keys import PdfSigningKey
-
-FIELD_NAME = "AssayReportSignature"
-# The DER encoding of a P-256 ECDSA signature is at most 72 bytes; pyHanko
-# sizes the signature container from a dry run of this length.
+from assay.reports.verify_doc import PDF_FIELD_NAME as FIELD_NAME
+# The DER encoding of a P-256 ECDSA signature is at most 72 bytes, and pyHanko
+# sizes the signature container from a dry run that returns this many bytes.
 MAX_SIGNATURE_SIZE = 72
 
 
@@ -83,14 +82,15 @@ class _FixedTimeMetadata(DocumentMetadata):
 
 
 class _ReproducibleWriter(IncrementalPdfFileWriter):
-    """An incremental writer whose /ID and /ModDate come from its input, not from the clock."""
+    """An incremental writer whose /ID comes from its input and whose modification date is given."""
 
     def __init__(self, pdf: bytes, modified: datetime) -> None:
         super().__init__(BytesIO(pdf))
         digest = hashlib.sha256(pdf).digest()
         # The first /ID element identifies the document, so it stays as the
-        # input has it, and pyHanko picks a random one only when the input
-        # has none. The second element identifies this revision.
+        # input has it. When the input has none, pyHanko would pick a random
+        # one, so it is derived from the digest instead. The second element
+        # identifies this revision.
         first = self._document_id[0]
         if "/ID" not in self.prev.trailer:
             first = generic.ByteStringObject(digest[16:])

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from assay.reports.sshsig import PACK_NAMESPACE, PACK_PRINCIPAL
 
-# The name of report.pdf's signature field, as assay.reports.pdf_signature
-# writes it. It is repeated here so that writing VERIFY.md does not import
-# pyHanko.
+# The name of report.pdf's signature field. It is defined here, not in
+# assay.reports.pdf_signature, so that writing VERIFY.md does not import pyHanko.
 PDF_FIELD_NAME = "AssayReportSignature"
 
 VERIFY_TEMPLATE = """\

@@ -648,12 +648,12 @@ def test_pre_commit_hook_entry_runs(
     argv = shlex.split(hook()["entry"])
     assert argv[0] == "assay"
 
+    controls = len(list((workspace / "controls").glob("*.yaml")))
     good = invoke(runner, *argv[1:])
     (workspace / "controls" / "bad.yaml").write_text("id: BAD-01\n", encoding="utf-8")
     bad = invoke(runner, *argv[1:])
 
     assert good.exit_code == 0, good.output
-    controls = len(list((workspace / "controls").glob("*.yaml")))
     assert f"{controls} controls OK" in good.output
     assert bad.exit_code == 2
     assert "controls/bad.yaml:1:1: title: required field is missing" in bad.output

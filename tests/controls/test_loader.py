@@ -124,6 +124,9 @@ def test_params_digest_ignores_key_order(root: Path) -> None:
 
 def test_norway_control_loads(root: Path) -> None:
     shutil.copy(DATA / "nordic-replication.yaml", root / "controls" / "dr-04.yaml")
+    # The policy ids are the country codes YAML 1.1 would turn into booleans.
+    for code in ("SE", "NO", "DK", "FI"):
+        (root / "policies" / f"{code}.md").write_text(f"---\ntitle: Policy {code}\n---\n", encoding="utf-8")
 
     by_id = {loaded.control.id: loaded.control for loaded in load_workspace(root).controls}
 
@@ -571,3 +574,28 @@ def test_ledger_other_urls_unchanged(root: Path, monkeypatch: pytest.MonkeyPatch
 
     assert ledger_url(root, config, "sqlite:///:memory:") == "sqlite:///:memory:"
     assert ledger_url(root, config, "postgresql://db/assay") == "postgresql://db/assay"
+
+
+def test_unknown_criterion_rejected(root: Path) -> None:
+    path = root / LATENCY
+    path.write_text(path.read_text(encoding="utf-8").replace("criteria: [A1.1]", "criteria: [A1.9]"),
+                    encoding="utf-8")
+    problems = load_problems(root)
+    assert any(p.startswith(f"{LATENCY}:") and "criteria[0]: 'A1.9' is not a SOC 2 criterion" in p
+               for p in problems), problems
+
+
+def test_cited_policy_missing_rejected(root: Path) -> None:
+    path = root / "controls" / "bk-04-recovery-point.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("policies: [backup-and-recovery]",
+                                                             "policies: [backup-and-recovery-2]"),
+                    encoding="utf-8")
+    problems = load_problems(root)
+    assert any("policies[0]: cites policy 'backup-and-recovery-2', which is not in policies/ "
+               "(did you mean 'backup-and-recovery'?)" in p for p in problems), problems
+
+
+def test_malformed_policy_front_matter_rejected(root: Path) -> None:
+    (root / "policies" / "broken.md").write_text("---\ntitle: a\ntitle: b\n---\n", encoding="utf-8")
+    problems = load_problems(root)
+    assert "policies/broken.md:3:1: title: duplicate key 'title' (lines 2 and 3)" in problems

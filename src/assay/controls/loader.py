@@ -22,6 +22,7 @@ from assay.keys import fingerprint, load_public_key
 from assay.policies.cel import CompiledExpression, ExpressionError, compile_expression
 
 CONTROLS_DIR = "controls"
+POLICIES_DIR = "policies"
 
 
 @dataclass
@@ -181,6 +182,7 @@ def load_workspace(root: Path) -> Workspace:
     root = root.resolve()
     config, people, problems = _load_config(root)
 
+    policy_ids = _load_policy_ids(root, problems)
     loaded: list[LoadedControl] = []
     seen: dict[str, str] = {}
     control_files = sorted((root / CONTROLS_DIR).glob("*.yaml")) + sorted(
@@ -195,6 +197,7 @@ def load_workspace(root: Path) -> Workspace:
         result = None
         if control is not None:
             result = _check_control(control, document, config)
+            _check_references(control, document, policy_ids)
             if control.id in seen:
                 document.add(("id",), f"duplicate control id {control.id!r}, also in {seen[control.id]}")
             seen.setdefault(control.id, display)
@@ -206,6 +209,48 @@ def load_workspace(root: Path) -> Workspace:
         raise WorkspaceErrors(problems)
     loaded.sort(key=lambda item: item.control.id)
     return Workspace(root=root, config=config, controls=loaded, waivers=waivers, people=people)
+
+
+def _load_policy_ids(root: Path, problems: list[str]) -> set[str]:
+    """Check every policy document's front matter; return the ids controls may cite.
+
+    A policy's id is its file name without `.md`, and its `policy_id` when set.
+    """
+    from datetime import UTC, datetime
+
+    from assay.errors import CollectorError
+    from assay.evidence.collectors.policy_documents import read_front_matter
+
+    ids: set[str] = set()
+    for path in sorted((root / POLICIES_DIR).glob("*.md")):
+        display = path.relative_to(root).as_posix()
+        ids.add(path.stem)
+        try:
+            matter = read_front_matter(path, display, datetime.now(UTC))
+        except CollectorError as exc:
+            problems.append(str(exc))
+            continue
+        if matter.policy_id:
+            ids.add(matter.policy_id)
+    return ids
+
+
+def _check_references(control: Control, document: Document, policy_ids: set[str]) -> None:
+    """Report criteria ids missing from the SOC 2 catalog and cited policies that do not exist."""
+    from assay.catalog.criteria import criterion_ids, is_known
+
+    for index, criterion in enumerate(control.criteria):
+        if not is_known(criterion):
+            hint = collectors.suggest(criterion, criterion_ids())
+            document.add(("criteria", index), f"{criterion!r} is not a SOC 2 criterion{hint}")
+    for index, policy in enumerate(control.policies):
+        if policy not in policy_ids:
+            hint = collectors.suggest(policy, sorted(policy_ids))
+            known = f"; policies: {', '.join(sorted(policy_ids))}" if policy_ids and not hint else ""
+            document.add(
+                ("policies", index),
+                f"cites policy {policy!r}, which is not in {POLICIES_DIR}/{hint}{known}",
+            )
 
 
 def _load_waivers(root: Path, control_files: dict[str, str], problems: list[str]) -> list[LoadedWaiver]:

@@ -126,6 +126,17 @@ class PolicyDocuments(Collector):
         return Collected(facts=facts, artifacts=files, absent=absent, failures=failures)
 
 
+def read_front_matter(path: Path, display: str, now: datetime) -> FrontMatter:
+    """Read and check one policy document's front matter, as `assay lint` does.
+
+    Raises CollectorError naming the line and field of the first problem.
+    """
+    raw = read_input_bytes(path, display, MAX_POLICY_BYTES)
+    matter, _body = _split_front_matter(decode_text(raw, display), display)
+    _judge(matter, display, now, 365)
+    return matter
+
+
 def _split_front_matter(text: str, display: str) -> tuple[FrontMatter, str]:
     lines = text.split("\n")
     if not lines or lines[0].rstrip("\r") != "---":

@@ -85,8 +85,8 @@ def trusted_keys(root: Path, config: WorkspaceConfig, trusted_option: Path | Non
     """Return the trusted public keys by fingerprint, and where they came from.
 
     The keys are the *.pem files of --trusted-keys or of the workspace's
-    trusted_keys folder. When that folder holds none, the public half of the
-    workspace signing key is trusted instead, and the description says so.
+    trusted_keys folder. When that folder contains none, the public half of the
+    workspace signing key is trusted instead, and the returned description states this.
     """
     folder = trusted_option or root / config.trusted_keys
     files = sorted(folder.glob("*.pem")) if folder.is_dir() else []

@@ -581,8 +581,9 @@ def test_unknown_criterion_rejected(root: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("criteria: [A1.1]", "criteria: [A1.9]"),
                     encoding="utf-8")
     problems = load_problems(root)
-    assert any(p.startswith(f"{LATENCY}:") and "criteria[0]: 'A1.9' is not a SOC 2 criterion" in p
-               for p in problems), problems
+    matching = [p for p in problems if "criteria[0]: 'A1.9' is not a SOC 2 criterion" in p]
+    assert len(matching) == 1, problems
+    assert matching[0].startswith(f"{LATENCY}:")
 
 
 def test_cited_policy_missing_rejected(root: Path) -> None:

@@ -1,10 +1,10 @@
 """Verify a whole ledger, and export checkpoints for someone outside the team to keep.
 
-`verify_ledger` streams the chain once: it recomputes every hash, checks
-every checkpoint signature against the trusted keys, checks every blob that
-an evidence record names (a blob purged on purpose leaves a `tombstone`
-record and is reported as purged, not altered), and, given a checkpoint
-exported earlier, proves the ledger still extends it.
+`verify_ledger` streams the chain once. It recomputes every hash, checks
+every checkpoint signature against the trusted keys, and checks every blob
+that an evidence record names. A blob purged on purpose leaves a `tombstone`
+record and is reported as purged, not altered. Given a checkpoint exported
+earlier, it also proves the ledger still extends it.
 """
 
 from __future__ import annotations

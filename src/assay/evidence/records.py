@@ -2,8 +2,8 @@
 
 A record is a header and a body. The header commits to the body through
 `body_sha256`, and the record hash is SHA-256 over a domain tag followed by
-the header's canonical bytes, so a body can be withheld (a pack for one scope
-shows other scopes' records as headers only) while the chain still verifies.
+the header's canonical bytes. So a body can be withheld while the chain still
+verifies: a pack for one scope shows other scopes' records as headers only.
 Verification hashes stored bytes; it never re-serialises a parsed record.
 """
 

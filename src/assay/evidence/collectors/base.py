@@ -62,7 +62,7 @@ class PathParams(CollectorParams):
 
 @dataclass
 class CollectContext:
-    """What a collector may use besides its parameters."""
+    """The workspace, clock and settings a collector may use besides its parameters."""
 
     workspace: Path
     now: datetime

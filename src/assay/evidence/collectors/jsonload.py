@@ -1,7 +1,7 @@
 """Strict JSON for collector inputs.
 
 Python's json module accepts NaN, Infinity and a key repeated within one
-object (keeping the last value); a report that relies on either is ambiguous,
+object, keeping the last value. A report that relies on either is ambiguous,
 so both are rejected. Positions are reported as line:col.
 """
 

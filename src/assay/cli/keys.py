@@ -19,7 +19,7 @@ def keys_generate(
         Path, typer.Option("--out", help="Folder for signing-key.pem (mode 0600) and signing-key.pub.pem.")
     ] = Path(".assay"),
 ) -> None:
-    """Create an Ed25519 signing key pair."""
+    """Create an Ed25519 signing key pair, and an ECDSA P-256 key and certificate for PDF signatures."""
     from assay import keys
 
     try:
@@ -33,7 +33,9 @@ def keys_generate(
     )
     out.print(f"public key:  {public_path}", markup=False, soft_wrap=True)
     out.print(f"fingerprint: {keys.fingerprint(public)}", markup=False, soft_wrap=True)
-
+    pdf_key = out_dir / keys.PDF_KEY_NAME
+    if pdf_key.exists():
+        say(f"PDF signing key: {pdf_key} (mode 0600), certificate {out_dir / keys.PDF_CERT_NAME}")
 
 
 

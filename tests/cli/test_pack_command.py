@@ -41,3 +41,21 @@ def test_period_pack_rejects_bad_period(tmp_path: Path):
     result = runner.invoke(app, ["pack", str(workspace), "--period", "2026-12-05..2026-12-04"])
     assert result.exit_code == 2
     assert "period" in result.output
+
+
+def test_period_pack_rebuild_identical_with_pdf_signature(tmp_path: Path):
+    workspace = small_workspace(tmp_path / "ws")
+    result = runner.invoke(app, ["run", str(workspace), "--now", "2026-12-04T21:15:00Z", "--no-pack"])
+    assert result.exit_code == 0, result.output
+    builds = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        built = runner.invoke(app, ["pack", str(workspace), "--period", "2026-12-04..2026-12-04",
+                                    "--out", str(out)])
+        assert built.exit_code == 0, built.output
+        builds.append(out)
+    pdf = (builds[0] / "report.pdf").read_bytes()
+    assert b"/ByteRange" in pdf
+    names = sorted(p.relative_to(builds[0]).as_posix() for p in builds[0].rglob("*") if p.is_file())
+    for name in names:
+        assert (builds[0] / name).read_bytes() == (builds[1] / name).read_bytes(), name

@@ -155,6 +155,11 @@ def _write_contents(
         pdf, _ = render.render_pdf(
             render.render_template("period_report.html.j2", context, autoescape=True), period.end
         )
+    if key.pdf is not None:
+        from assay.reports.pdf_signature import sign_pdf  # imported here: pyHanko is slow to import
+
+        # Signed at the period end, so a rebuilt pack is byte-identical.
+        pdf = sign_pdf(pdf, key.pdf, period.end)
     (folder / "report.pdf").write_bytes(pdf)
     if progress:
         progress("rendering report.html", 3, 5)

@@ -1,3 +1,4 @@
+import json
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,3 +50,28 @@ def test_canonical_edge_values_match_rfc8785():
               {"\ue000": 1, "\U0001f600": 2}, {"b": [1, 2.5, None], "a": True}]
     for value in values:
         assert canonical(value) == rfc8785.dumps(value)
+
+
+header_values = st.fixed_dictionaries({
+    "body_sha256": st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    "kind": st.sampled_from(["run", "evidence", "result", "checkpoint"]),
+    "prev": st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    "run": st.text(min_size=1, max_size=40),
+    "scope": st.text(min_size=1, max_size=40),
+    "seq": st.integers(min_value=1, max_value=MAX_SAFE_INTEGER),
+    "time": st.text(max_size=40),
+})
+
+
+@settings(max_examples=500, deadline=None)
+@given(header_values)
+def test_built_header_bytes_match_canonical(fields):
+    from assay.evidence.records import build_record, canonical
+
+    record = build_record(seq=fields["seq"], prev=fields["prev"], time=fields["time"],
+                          run=fields["run"], scope=fields["scope"], kind=fields["kind"],
+                          body={"x": 1})
+    header = json.loads(record.header)
+    assert record.header == canonical(header)
+    assert header["seq"] == fields["seq"]
+    assert header["run"] == fields["run"]

@@ -14,6 +14,7 @@ from assay.cli import attest, collectors, keys, ledger, run, verify
 from assay.cli import check as gate
 from assay.cli import init, status
 from assay.cli import pack as period_pack
+from assay.cli import sample as sampling
 
 app = typer.Typer(
     add_completion=False,
@@ -35,6 +36,10 @@ app.command("check")(gate.check_command)
 app.command("diff")(gate.diff_command)
 app.add_typer(gate.baseline_app, name="baseline")
 app.add_typer(gate.schema_app, name="schema")
+app.command("population")(sampling.population)
+app.command("sample")(sampling.sample)
+app.command("verify-sample")(sampling.verify_sample)
+app.add_typer(sampling.export_app, name="export")
 
 
 def main() -> None:

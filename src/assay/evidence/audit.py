@@ -23,6 +23,7 @@ from assay.evidence.records import GENESIS_PREV, ChainError, StoredRecord
 from assay.keys import fingerprint, load_public_key
 
 CHECKPOINT_FORMAT = "assay-checkpoint"
+_NAMES_ARTIFACTS = b'"artifacts":[{'
 CHECKPOINT_VERSION = 1
 
 
@@ -86,7 +87,10 @@ def verify_ledger(
         if kind == "checkpoint":
             report.checkpoints += 1
             report.complete_runs.add(header["run"])
-        elif kind == "evidence":
+        elif kind == "evidence" and record.body is not None and _NAMES_ARTIFACTS in record.body:
+            # Parsing every body would cost more than hashing it. In canonical
+            # form a non-empty artifact list always contains _NAMES_ARTIFACTS,
+            # so only bodies containing it are parsed.
             for artifact in (record.body_fields() or {}).get("artifacts", []):
                 referenced.setdefault(artifact["sha256"], (record.seq, header["run"]))
         elif kind == "tombstone":

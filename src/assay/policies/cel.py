@@ -5,12 +5,23 @@ walks the expression's tokens itself to find each dotted fact reference
 (`backups.retention_days`, `k6["p(99)"]`). The package also lets a missing
 field pass inside `||` (`a.missing || true` is true), so the engine checks
 that every referenced fact is present before it evaluates.
+
+Evaluation runs in a separate worker process under a time limit. The `cel`
+package (common-expression-language 0.10, a Rust extension) holds the GIL
+while it executes, so a watchdog thread could not interrupt it: the worker
+is killed instead, and restarted on the next call.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import threading
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import cel
@@ -19,6 +30,15 @@ import cel
 # evaluation run away.
 MAX_EXPRESSION_CHARS = 4096
 MAX_NESTING = 32
+# Seconds one evaluation may run before it ends as an error. Comprehension
+# macros over generated lists (`[1, 2, ...].all(a, [...].all(b, ...))`) can
+# otherwise run for minutes.
+EVALUATION_TIME_LIMIT = 1.0
+# Address space of the worker process, in bytes. An expression that builds a
+# huge value fails in the worker, not in assay.
+WORKER_MEMORY_LIMIT = 2 * 1024**3
+# Seconds allowed for starting the worker process, which imports `cel`.
+_WORKER_START_TIMEOUT = 60.0
 
 _RESERVED = {"true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
              "function", "if", "import", "let", "loop", "package", "namespace", "return",
@@ -227,15 +247,159 @@ def lookup(facts: dict[str, Any], path: tuple[str, ...]) -> tuple[bool, Any, str
     return True, value, ""
 
 
-def evaluate(compiled: CompiledExpression, variables: dict[str, Any]) -> Any:
-    """Evaluate `compiled` over `variables`; raises ExpressionError on evaluation errors."""
+def evaluate(
+    compiled: CompiledExpression, variables: dict[str, Any], *, time_limit: float | None = None
+) -> Any:
+    """Evaluate `compiled` over `variables` in the worker process.
+
+    Raises ExpressionError on evaluation errors and when evaluation runs
+    longer than `time_limit` seconds (EVALUATION_TIME_LIMIT by default).
+    Only the top-level variables the expression reads are sent to the worker.
+    """
+    limit = EVALUATION_TIME_LIMIT if time_limit is None else time_limit
+    names = {ref.path[0] for ref in compiled.references}
+    sent = {name: value for name, value in variables.items() if name in names}
+    with _worker_lock:
+        reply = _worker.run(compiled.source, sent, limit)
+    if reply[0] == "ok":
+        return reply[1]
+    raise ExpressionError(reply[1])
+
+
+def _execute(program: Any, variables: dict[str, Any]) -> Any:
+    """Run `program`, raising ExpressionError with a one-line detail on evaluation errors."""
     # Besides KeyError, TypeError, ValueError and RuntimeError, the cel package
     # (common-expression-language 0.10) raises ZeroDivisionError, OverflowError
     # (int64 overflow) and IndexError (list index out of range).
     try:
-        return compiled.program.execute(variables)
+        return program.execute(variables)
     except (ArithmeticError, LookupError, TypeError, ValueError, RuntimeError) as exc:
         detail = str(exc).split(". ", 1)[0]
         if isinstance(exc, KeyError):
             detail = f"no such key {exc.args[0]!r}"
         raise ExpressionError(f"evaluation failed: {detail}") from exc
+
+
+def _serve() -> None:
+    """Answer (source, variables) requests on stdin and stdout until stdin closes.
+
+    This is the worker process's main function. Each reply is ("ok", value)
+    or ("error", message).
+    """
+    import resource
+
+    limit = int(sys.argv[1])
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
+        pass  # NOTE: the hard limit is lower already, or the platform has none.
+    requests = Connection(sys.stdin.fileno(), writable=False)
+    replies = Connection(sys.stdout.fileno(), readable=False)
+    programs: dict[str, Any] = {}
+    replies.send(("ready",))
+    while True:
+        try:
+            source, variables = requests.recv()
+        except EOFError:
+            return
+        try:
+            program = programs.get(source)
+            if program is None:
+                program = programs[source] = cel.compile(source)
+            reply: tuple[Any, ...] = ("ok", _execute(program, variables))
+        except ExpressionError as exc:
+            reply = ("error", str(exc))
+        except MemoryError:
+            reply = ("error", "evaluation failed: out of memory")
+        try:
+            replies.send(reply)
+        except (TypeError, ValueError, AttributeError) as exc:  # pickling failed
+            replies.send(("error", f"evaluation failed: result cannot be returned ({exc})"))
+
+
+# The worker runs `python -c` rather than multiprocessing's "spawn", which
+# re-imports the parent's main script and fails in scripts without an
+# `if __name__ == "__main__"` guard. "fork" is avoided because it copies
+# locks held by other threads.
+_WORKER_CODE = (
+    "import sys; sys.path.insert(0, sys.argv.pop(2)); "
+    "from assay.policies.cel import _serve; _serve()"
+)
+
+
+class _Worker:
+    """One evaluation process, started on first use and killed when it runs over its limit."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._requests: Connection | None = None
+        self._replies: Connection | None = None
+
+    def _start(self) -> tuple[Connection, Connection]:
+        source_root = str(Path(__file__).resolve().parents[2])
+        process = subprocess.Popen(
+            [sys.executable, "-c", _WORKER_CODE, str(WORKER_MEMORY_LIMIT), source_root],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        # Each Connection owns a duplicate of the pipe's descriptor, so that
+        # closing it and closing the Popen stream do not close the same one.
+        requests = Connection(os.dup(process.stdin.fileno()), readable=False)
+        replies = Connection(os.dup(process.stdout.fileno()), writable=False)
+        self._process, self._requests, self._replies = process, requests, replies
+        if not replies.poll(_WORKER_START_TIMEOUT):
+            self.stop()
+            raise ExpressionError(
+                f"evaluation failed: the CEL worker process did not start within "
+                f"{_WORKER_START_TIMEOUT:g} s"
+            )
+        try:
+            replies.recv()
+        except EOFError:
+            code = process.wait()
+            self.stop()
+            raise ExpressionError(
+                f"evaluation failed: the CEL worker process ended at start (exit code {code})"
+            ) from None
+        return requests, replies
+
+    def stop(self) -> None:
+        process = self._process
+        for connection in (self._requests, self._replies):
+            if connection is not None:
+                connection.close()
+        self._process = self._requests = self._replies = None
+        if process is not None:
+            process.kill()
+            process.wait()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    stream.close()
+
+    def run(self, source: str, variables: dict[str, Any], limit: float) -> tuple[Any, ...]:
+        if self._requests is None or self._replies is None:
+            requests, replies = self._start()
+        else:
+            requests, replies = self._requests, self._replies
+        try:
+            requests.send((source, variables))
+        except (TypeError, ValueError, AttributeError) as exc:  # pickling failed
+            return ("error", f"evaluation failed: facts cannot be sent to the evaluator ({exc})")
+        except OSError:  # the worker ended since the last request
+            self.stop()
+            requests, replies = self._start()
+            requests.send((source, variables))
+        if not replies.poll(limit):
+            self.stop()
+            return ("error", f"evaluation exceeded the time limit of {limit:g} s")
+        try:
+            return replies.recv()  # type: ignore[no-any-return]
+        except (EOFError, OSError):
+            code = self._process.wait() if self._process is not None else None
+            self.stop()
+            return ("error", f"evaluation failed: the CEL worker process ended (exit code {code})")
+
+
+_worker = _Worker()
+_worker_lock = threading.Lock()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from assay.evidence.records import ChainError, StoredRecord, canonical
 from assay.evidence.audit import _read_exported, load_trusted_keys
 from assay.keys import fingerprint, load_public_key, signature_valid
 from assay.reports import dsse, sshsig
+from assay.reports.archive import MAX_EXPANDED_BYTES, extract_pack
 from assay.reports.pack import (
     ALLOWED_SIGNERS,
     ATTESTATION,
@@ -132,13 +134,26 @@ def verify_pack(
     pinned_fingerprint: str | None = None,
     pin: Pin | None = None,
     checkpoint: Path | None = None,
+    max_expanded_bytes: int = MAX_EXPANDED_BYTES,
 ) -> VerifyReport:
-    """Verify the pack folder `pack` against exactly one pinned signer.
+    """Verify the pack folder or zipped pack `pack` against exactly one pinned signer.
 
     The signer is pinned by `pinned_key`, `pinned_fingerprint` or `pin`.
     With `checkpoint` (a file of `assay ledger checkpoint --out`), the pack's
-    records must also extend that checkpoint.
+    records must also extend that checkpoint. A `.zip` pack is checked by
+    `assay.reports.archive.extract_pack` (at most `max_expanded_bytes`
+    uncompressed), extracted into a temporary folder and verified there.
     """
+    if pack.suffix.lower() == ".zip" and pack.is_file():
+        with tempfile.TemporaryDirectory(prefix="assay-verify-") as temporary:
+            folder = extract_pack(pack, Path(temporary), max_expanded_bytes=max_expanded_bytes)
+            return verify_pack(
+                folder,
+                pinned_key=pinned_key,
+                pinned_fingerprint=pinned_fingerprint,
+                pin=pin,
+                checkpoint=checkpoint,
+            )
     if sum(option is not None for option in (pinned_key, pinned_fingerprint, pin)) != 1:
         raise VerificationUnavailable("pin the signer with exactly one of --key or --fingerprint")
     if pinned_key is not None:
@@ -152,7 +167,7 @@ def verify_pack(
     assert pin is not None
     exported = _read_exported(checkpoint) if checkpoint is not None else None
     if not pack.is_dir():
-        raise VerificationUnavailable(f"{pack}: not a pack folder")
+        raise VerificationUnavailable(f"{pack}: not a pack folder or a zipped pack (.zip)")
 
     signer = _check_signer(pack, pin)
     report = VerifyReport(key_id=fingerprint(signer))

@@ -32,6 +32,22 @@ exits 0 only when all of them hold. With `--checkpoint FILE`, a checkpoint
 exported earlier with `assay ledger checkpoint --out FILE`, it also proves
 that the pack's records extend that checkpoint.
 
+## For auditors: sampling
+
+    assay population CONTROL --pack PACK_FOLDER --of runs
+    assay sample CONTROL --pack PACK_FOLDER --of runs --size N --seed TEXT --key YOUR-KEY.pem
+    assay verify-sample PACK_FOLDER SAMPLE.json --key SIGNER-PUBLIC-KEY.pem --sample-key YOUR-KEY.pub.pem
+
+`assay population` lists every run, evidence record (`--of evidence`) or
+event inside evidence (`--of events`) behind a control's results in this
+pack's period, each with a stable id. `assay sample` selects the N items
+with the smallest SHA-256 of the UTF-8 seed, a 0x00 byte and the UTF-8 id,
+so anyone with the seed can draw the same sample. It writes the whole
+population and the selection to a sample file beside the pack, signed with
+your key. `assay verify-sample` verifies the pack, then recomputes the
+population from the pack and the selection from the seed, and exits 4 when
+either differs from the sample file.
+
 ## Without assay: Linux (OpenSSL 3 and GNU coreutils)
 
 Run these in the pack folder. Replace `public-key.pem` with the copy of the

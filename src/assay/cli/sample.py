@@ -157,7 +157,7 @@ def verify_sample(
     ] = None,
     sample_key: Annotated[
         Optional[Path],
-        typer.Option(help="Public key (PEM) of whoever signed the sample; default: the pack's signer."),
+        typer.Option(help="Public key (PEM) of the sample's signer; default: the pack's signer."),
     ] = None,
 ) -> None:
     """Verify a pack, then a sample file against it: signature, population and selection.

@@ -43,7 +43,7 @@ from assay.keys import SigningKey, fingerprint, load_public_key, public_pem, sig
 from assay.timeutil import format_instant, parse_instant
 
 POPULATION_KINDS = ("runs", "evidence", "events")
-# Fact paths that hold lists of events: a fact `runs` that is a list
+# Fact paths that contain lists of events: a fact `runs` that is a list
 # (pgbackrest.log), and the `events` list of any fact that is an object
 # (cloudtrail's {count, events, truncated} facts).
 EVENT_LISTS = ("runs", "*.events")
@@ -369,8 +369,8 @@ def check_sample_contents(document: dict[str, Any], path: Path, pack: PackSource
         missing = sorted(set(population.ids) - set(recorded))
         extra = sorted(set(recorded) - set(population.ids))
         raise VerificationError(
-            f"{path}: the population differs from the pack's: {len(missing)} items missing "
-            f"{missing[:3]}, {len(extra)} items not in the pack {extra[:3]}"
+            f"{path}: the population differs from the pack's: missing from the file: {len(missing)} "
+            f"{missing[:3]}, not in the pack: {len(extra)} {extra[:3]}"
             + ("" if missing or extra else ", and the order or duplicates differ")
         )
     checks.append(f"population of {len(recorded)} {population.of} matches the pack")

@@ -14,6 +14,8 @@ is killed instead, and restarted on the next call.
 
 from __future__ import annotations
 
+import atexit
+import builtins
 import os
 import re
 import subprocess
@@ -263,7 +265,20 @@ def evaluate(
         reply = _worker.run(compiled.source, sent, limit)
     if reply[0] == "ok":
         return reply[1]
-    raise ExpressionError(reply[1])
+    raise ExpressionError(reply[1]) from _cause(reply)
+
+
+def _cause(reply: tuple[Any, ...]) -> BaseException | None:
+    """Rebuild the exception the worker reported as the cause, when it is a builtin one."""
+    if len(reply) < 4:
+        return None
+    kind = getattr(builtins, reply[2], None)
+    if not (isinstance(kind, type) and issubclass(kind, Exception)):
+        return None
+    try:
+        return kind(*reply[3])
+    except TypeError:
+        return None
 
 
 def _execute(program: Any, variables: dict[str, Any]) -> Any:
@@ -281,10 +296,10 @@ def _execute(program: Any, variables: dict[str, Any]) -> Any:
 
 
 def _serve() -> None:
-    """Answer (source, variables) requests on stdin and stdout until stdin closes.
+    """Serve (source, variables) requests from stdin, replying on stdout, until stdin closes.
 
     This is the worker process's main function. Each reply is ("ok", value)
-    or ("error", message).
+    or ("error", message, cause type name, cause args).
     """
     import resource
 
@@ -294,7 +309,10 @@ def _serve() -> None:
     except (ValueError, OSError):
         pass  # NOTE: the hard limit is lower already, or the platform has none.
     requests = Connection(sys.stdin.fileno(), writable=False)
-    replies = Connection(sys.stdout.fileno(), readable=False)
+    # Replies go to a duplicate of stdout, and stdout itself is pointed at
+    # stderr, so that anything printed in the worker cannot corrupt a reply.
+    replies = Connection(os.dup(sys.stdout.fileno()), readable=False)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     programs: dict[str, Any] = {}
     replies.send(("ready",))
     while True:
@@ -308,7 +326,10 @@ def _serve() -> None:
                 program = programs[source] = cel.compile(source)
             reply: tuple[Any, ...] = ("ok", _execute(program, variables))
         except ExpressionError as exc:
-            reply = ("error", str(exc))
+            # The cause is sent back as its type and arguments, so callers
+            # can still tell a KeyError from a ZeroDivisionError.
+            cause = exc.__cause__
+            reply = ("error", str(exc), type(cause).__name__, cause.args if cause else ())
         except MemoryError:
             reply = ("error", "evaluation failed: out of memory")
         try:
@@ -403,3 +424,4 @@ class _Worker:
 
 _worker = _Worker()
 _worker_lock = threading.Lock()
+atexit.register(_worker.stop)

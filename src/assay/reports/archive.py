@@ -25,13 +25,14 @@ from assay.reports.pack import MANIFEST, SIGNATURE_FILES, SUMS
 MAX_EXPANDED_BYTES = 1024**3
 # Number of members above which a zipped pack is rejected.
 MAX_MEMBERS = 10_000
-# manifest.json and SHA256SUMS are read into memory before extraction.
+# manifest.json and SHA256SUMS are read into memory before extraction, so
+# each may be at most this many bytes.
 MAX_INDEX_BYTES = 16 * 1024**2
 _CHUNK = 1024**2
 
 
 def _reject(entry: str, reason: str) -> VerificationError:
-    return VerificationError(f"{entry}: {reason}; the zipped pack was not extracted")
+    return VerificationError(f"{entry}: {reason}, so the zipped pack was not extracted")
 
 
 def _member_path(info: zipfile.ZipInfo) -> PurePosixPath:
@@ -41,10 +42,12 @@ def _member_path(info: zipfile.ZipInfo) -> PurePosixPath:
     path = PurePosixPath(name)
     if any(part in ("..", "") for part in path.parts) or path.is_absolute():
         raise _reject(name, "member path leaves the pack folder")
+    # The high 16 bits of external_attr hold a Unix st_mode. A mode without
+    # file type bits (as `assay pack --zip` writes) is a regular file.
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise _reject(name, "member is a symbolic link")
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise _reject(name, "member is not a regular file (hard link, device or other special file)")
     return path
 
@@ -114,13 +117,16 @@ def extract_pack(
         listed = _listed_sizes(archive, files)
         allowed = set(listed) | SIGNATURE_FILES | {MANIFEST, SUMS}
         for name in sorted(set(files) - allowed):
-            raise _reject(name, f"in the zipped pack but not listed in {SUMS} or {MANIFEST}")
+            raise _reject(
+                files[name].filename, f"in the zipped pack but not listed in {SUMS} or {MANIFEST}"
+            )
         for name in sorted(set(listed) - set(files)):
             raise _reject(name, f"listed in the pack's {SUMS} or {MANIFEST} but missing from the zip")
         for name, size in sorted(listed.items()):
             if size is not None and files[name].file_size != size:
                 raise _reject(
-                    name, f"the zip declares {files[name].file_size} bytes, {MANIFEST} {size}"
+                    files[name].filename,
+                    f"the zip declares {files[name].file_size} bytes, {MANIFEST} {size}",
                 )
         root = _root_of(infos)
         folder = target / root if root else target
@@ -146,7 +152,7 @@ def _check_members(infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
     for info, path in zip(infos, paths, strict=True):
         key = path.as_posix().rstrip("/")
         if key.casefold() in seen:
-            raise _reject(info.filename, "member name appears more than once")
+            raise _reject(info.filename, "member name appears more than once (ignoring case)")
         seen.add(key.casefold())
         if info.is_dir():
             continue

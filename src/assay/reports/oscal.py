@@ -2,7 +2,7 @@
 
 The mapping:
 
-* The document holds one result for the period: `start` and `end` are the
+* The document contains one result for the period: `start` and `end` are the
   period bounds, and `reviewed-controls` includes every control with a
   result in the period.
 * Each control gets one finding whose target is the control id (type

@@ -173,3 +173,24 @@ def test_export_oscal_empty_period(packed, tmp_path: Path) -> None:
                                  "--out", str(tmp_path / "results.json")])
     assert result.exit_code == 2
     assert "no complete run" in result.output
+
+
+def test_pack_verify_with_sample_option(packed, tmp_path: Path) -> None:
+    workspace, pack, _auditor = packed
+    keys_dir = workspace / ".assay"
+    document = _sample(pack, keys_dir, "seed", tmp_path / "sample.json")
+    command = ["verify", str(pack), "--key", str(keys_dir / "signing-key.pub.pem"),
+               "--sample", str(tmp_path / "sample.json")]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert "sample.json is signed by" in result.output
+
+    unsigned = {name: value for name, value in document.items() if name not in ("signature", "signer")}
+    selected = {item["id"] for item in unsigned["selection"]}
+    unsigned["population"]["ids"] = [i for i in unsigned["population"]["ids"] if i in selected]
+    unsigned["population"]["count"] = len(unsigned["population"]["ids"])
+    resigned = sign_sample(unsigned, load_signing_key(keys_dir / "signing-key.pem"))
+    (tmp_path / "sample.json").write_text(sample_json_text(resigned), encoding="utf-8")
+    result = runner.invoke(app, command)
+    assert result.exit_code == 4, result.output
+    assert "population differs" in result.output

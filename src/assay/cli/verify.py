@@ -33,6 +33,13 @@ def verify(
             "must extend it."
         ),
     ] = None,
+    sample: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="A sample file written by `assay sample` beside this pack: check its signature "
+            "(by the pinned signer), population and selection."
+        ),
+    ] = None,
 ) -> None:
     """Verify a pack against a signer you pinned: signatures, file hashes, record chain.
 
@@ -52,9 +59,26 @@ def verify(
     try:
         pin = pin_from_options(key, fingerprint, trusted_keys)
         report = verify_pack(pack, pin=pin, checkpoint=checkpoint)
+        checks = list(report.checks)
+        if sample is not None:
+            checks += _check_sample(pack, sample, {report.key_id: pin.keys.get(report.key_id)})
     except AssayError as exc:
         err.print(f"FAILED: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
-    for check in report.checks:
+    for check in checks:
         out.print(f"ok: {check}", markup=False, soft_wrap=True)
     out.print(f"verified: {pack}", markup=False, soft_wrap=True)
+
+
+def _check_sample(pack: Path, sample: Path, signers: dict[str, object]) -> list[str]:
+    """Check a sample file against the verified pack; return the checks it passed."""
+    from assay.engine.sampling import (
+        check_sample_contents,
+        check_sample_signature,
+        open_pack,
+        read_sample,
+    )
+
+    document = read_sample(sample)
+    signer = check_sample_signature(document, sample, signers)  # type: ignore[arg-type]
+    return [f"{sample.name} is signed by {signer}", *check_sample_contents(document, sample, open_pack(pack))]

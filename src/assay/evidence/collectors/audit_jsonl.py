@@ -64,14 +64,12 @@ because checking every line would cost more than parsing it.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import heapq
 import json
 import math
 import operator
 import re
-import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -85,13 +83,13 @@ from typing import IO, Any, Literal, NamedTuple
 from pydantic import Field, field_validator, model_validator
 
 from assay.errors import CollectorError
+from assay.evidence.collectors.streams import MAX_STREAM_BYTES, read_stream
 from assay.evidence.collectors.base import (
+    fact as _fact,
     CollectContext,
     Collected,
     Collector,
     CollectorParams,
-    Fact,
-    FactType,
     relative_name,
     resolve_input,
 )
@@ -103,10 +101,6 @@ try:
 except ImportError:  # pragma: no cover - exercised only where orjson is missing
     orjson = None  # type: ignore[assignment]
 
-# The log is read line by line, so it may be larger than MAX_INPUT_BYTES.
-# This chosen default bounds the work of one collection, and the `max_bytes`
-# parameter raises it.
-MAX_STREAM_BYTES = 64 * 1024**3
 
 # A chosen bound on the keys of each map fact, because a field with one value
 # per event (a request id mapped as the tenant) would otherwise grow without end.
@@ -122,7 +116,6 @@ CHUNK_BYTES = 64 << 10
 # floats (32 bytes a time).
 SORT_RUN_VALUES = 1 << 18
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -219,10 +212,6 @@ class AuditJsonlParams(CollectorParams):
         if self.hash_field is not None and self.hash_field == self.prev_field:
             raise ValueError("hash_field and prev_field must be different keys")
         return self
-
-
-def _fact(name: str, type_: FactType, unit: str | None, description: str) -> Fact:
-    return Fact(name=name, type=type_, unit=unit, description=description)
 
 
 class AuditJsonl(Collector):
@@ -427,24 +416,10 @@ class _LogReader:
     def read_file(self, path: Path, display: str, budget: int) -> int:
         """Read one part and return its size in bytes (decompressed for gzip)."""
         self.display = display
-        try:
-            with path.open("rb") as raw:
-                compressed = raw.read(2) == _GZIP_MAGIC
-                raw.seek(0)
-                if compressed:
-                    with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
-                        return self._read_chunks(handle, budget, compressed=True)
-                return self._read_chunks(raw, budget, compressed=False)
-        except OSError as exc:
-            # gzip.BadGzipFile is an OSError without strerror.
-            reason = exc.strerror or str(exc)
-            raise CollectorError(f"cannot read input: {reason}", path=display) from exc
-        except EOFError as exc:
-            raise CollectorError(
-                "gzip data ends early; the file is truncated", path=display
-            ) from exc
-        except zlib.error as exc:
-            raise CollectorError(f"invalid gzip data: {exc}", path=display) from exc
+        return read_stream(
+            path, display,
+            lambda handle, compressed: self._read_chunks(handle, budget, compressed=compressed),
+        )
 
     def _read_chunks(self, handle: IO[bytes], budget: int, *, compressed: bool) -> int:
         events_before = self.events

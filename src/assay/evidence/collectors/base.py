@@ -48,6 +48,11 @@ class Fact(BaseModel):
         return fnmatch.fnmatchcase(name, self.name) if "*" in self.name else name == self.name
 
 
+def fact(name: str, type_: FactType, unit: str | None, description: str) -> Fact:
+    """Declare a fact positionally, for the long `facts` tuples of collectors."""
+    return Fact(name=name, type=type_, unit=unit, description=description)
+
+
 class CollectorParams(BaseModel):
     """Base of every collector's parameter model: strict, unknown keys rejected."""
 

@@ -51,12 +51,11 @@ from pydantic import Field
 
 from assay.errors import CollectorError
 from assay.evidence.collectors.base import (
+    fact as _fact,
     CollectContext,
     Collected,
     Collector,
     CollectorParams,
-    Fact,
-    FactType,
     read_input_bytes,
     relative_name,
     resolve_input,
@@ -120,10 +119,6 @@ class _FileSamples:
     samples: list[_Sample] = field(default_factory=list)
     labels_missing: str | None = None  # the reason some sample has no label, else None
     codes_missing: str | None = None  # the reason some sample has no response code, else None
-
-
-def _fact(name: str, type_: FactType, unit: str | None, description: str) -> Fact:
-    return Fact(name=name, type=type_, unit=unit, description=description)
 
 
 # Ends the description of every *_ms fact.

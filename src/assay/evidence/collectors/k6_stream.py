@@ -41,11 +41,9 @@ because checking every line would cost more than parsing it.
 from __future__ import annotations
 
 import bisect
-import gzip
 import json
 import math
 import re
-import zlib
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,13 +55,13 @@ from typing import IO, Any, NoReturn
 from pydantic import Field
 
 from assay.errors import CollectorError
+from assay.evidence.collectors.streams import MAX_STREAM_BYTES, read_stream
 from assay.evidence.collectors.base import (
+    fact as _fact,
     CollectContext,
     Collected,
     Collector,
     CollectorParams,
-    Fact,
-    FactType,
     relative_name,
     resolve_input,
 )
@@ -74,10 +72,6 @@ try:
 except ImportError:  # pragma: no cover - exercised only where orjson is missing
     orjson = None  # type: ignore[assignment]
 
-# The stream is read line by line, so it may be larger than MAX_INPUT_BYTES.
-# This chosen default bounds the work of one collection, and the `max_bytes`
-# parameter raises it.
-MAX_STREAM_BYTES = 64 * 1024**3
 
 # Values sorted at once when computing percentiles. Each sorted run briefly
 # needs a list of Python floats (32 bytes a value).
@@ -112,7 +106,6 @@ _CUSTOM = 16
 # Marks a metric whose first point is still to come, in lookups of handlers.
 _UNSEEN = object()
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -161,10 +154,6 @@ class K6StreamParams(CollectorParams):
         description="Largest number of distinct `name` (or `scenario`) tag values kept for "
         "by_name (or by_scenario). Beyond it, that fact is absent.",
     )
-
-
-def _fact(name: str, type_: FactType, unit: str | None, description: str) -> Fact:
-    return Fact(name=name, type=type_, unit=unit, description=description)
 
 
 _OF_TREND = (
@@ -343,24 +332,10 @@ class _StreamReader:
     def read_file(self, path: Path, display: str, budget: int) -> int:
         """Read one part and return its size in bytes (decompressed for gzip)."""
         self.display = display
-        try:
-            with path.open("rb") as raw:
-                compressed = raw.read(2) == _GZIP_MAGIC
-                raw.seek(0)
-                if compressed:
-                    with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
-                        return self._read_lines(handle, budget, compressed=True)
-                return self._read_lines(raw, budget, compressed=False)
-        except OSError as exc:
-            # gzip.BadGzipFile is an OSError without strerror.
-            reason = exc.strerror or str(exc)
-            raise CollectorError(f"cannot read input: {reason}", path=display) from exc
-        except EOFError as exc:
-            raise CollectorError(
-                "gzip data ends early; the file is truncated", path=display
-            ) from exc
-        except zlib.error as exc:
-            raise CollectorError(f"invalid gzip data: {exc}", path=display) from exc
+        return read_stream(
+            path, display,
+            lambda handle, compressed: self._read_lines(handle, budget, compressed=compressed),
+        )
 
     def _read_lines(self, handle: IO[bytes], budget: int, *, compressed: bool) -> int:
         # This loop runs once per line of streams of many gigabytes, so it binds

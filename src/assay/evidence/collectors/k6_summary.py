@@ -43,11 +43,10 @@ from pydantic import Field
 from assay.errors import CollectorError
 from assay.evidence.collectors.jsonload import load_strict
 from assay.evidence.collectors.base import (
+    fact as _fact,
     CollectContext,
     Collected,
     Collector,
-    Fact,
-    FactType,
     PathParams,
     read_input_bytes,
     relative_name,
@@ -83,10 +82,6 @@ class K6SummaryParams(PathParams):
 
 # Ends the description of every *_ms fact.
 _OF_TREND = "of the trend metric named by `metric` (default http_req_duration), in milliseconds."
-
-
-def _fact(name: str, type_: FactType, unit: str | None, description: str) -> Fact:
-    return Fact(name=name, type=type_, unit=unit, description=description)
 
 
 @dataclass

@@ -39,12 +39,12 @@ from pydantic import Field
 
 from assay.errors import CollectorError
 from assay.evidence.collectors.base import (
+    fact as _fact,
     MAX_INPUT_BYTES,
     CollectContext,
     Collected,
     Collector,
     CollectorParams,
-    Fact,
     relative_name,
     resolve_input,
 )
@@ -90,10 +90,6 @@ class K8sAuditParams(CollectorParams):
         description="Largest number of requests listed in each `events` list of a fact; the "
         "counts include every request.",
     )
-
-
-def _fact(name: str, type_: Any, unit: str | None, description: str) -> Fact:
-    return Fact(name=name, type=type_, unit=unit, description=description)
 
 
 _REQUEST_LIST = (

@@ -40,12 +40,11 @@ from pydantic import Field
 
 from assay.errors import CollectorError
 from assay.evidence.collectors.base import (
+    fact as _fact,
     CollectContext,
     Collected,
     Collector,
     CollectorParams,
-    Fact,
-    FactType,
     read_input_bytes,
     relative_name,
     resolve_single_input,
@@ -110,10 +109,6 @@ class _Layout:
     positions: dict[str, int]
     percentiles: dict[str, str]  # fact name (p99_9_ms) -> header name (99.9%)
     ignored: list[str]
-
-
-def _fact(name: str, type_: FactType, unit: str | None, description: str) -> Fact:
-    return Fact(name=name, type=type_, unit=unit, description=description)
 
 
 # Ends the description of every *_ms fact.

@@ -49,10 +49,8 @@ read or written.
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import re
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -65,13 +63,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from assay.errors import CollectorError
+from assay.evidence.collectors.streams import MAX_STREAM_BYTES, read_stream
 from assay.evidence.collectors.base import (
+    fact as _fact,
     CollectContext,
     Collected,
     Collector,
     CollectorParams,
-    Fact,
-    FactType,
     relative_name,
     resolve_input,
 )
@@ -81,11 +79,6 @@ try:
     import orjson
 except ImportError:  # pragma: no cover - exercised only where orjson is missing
     orjson = None  # type: ignore[assignment]
-
-# Logs are read line by line, so they may be larger than MAX_INPUT_BYTES.
-# This chosen default bounds the work of one collection, and the `max_bytes`
-# parameter raises it.
-MAX_STREAM_BYTES = 64 * 1024**3
 
 # The log_line_prefix that Debian's pg_createcluster writes into the
 # postgresql.conf it creates (postgresql-common 248, createcluster.conf).
@@ -129,7 +122,6 @@ _UTC_NAMES = frozenset({"UTC", "UCT", "GMT", "Z"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TIME_CACHE_LIMIT = 100_000
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _CSVLOG_START = re.compile(rb"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? [^,\s]+,")
 
@@ -177,10 +169,6 @@ class PgAuditParams(CollectorParams):
             raise ValueError(f"unknown time zone {name!r}; use an IANA name such as "
                              "'Europe/Berlin' or 'UTC'") from exc
         return name
-
-
-def _fact(name: str, type_: FactType, unit: str | None, description: str) -> Fact:
-    return Fact(name=name, type=type_, unit=unit, description=description)
 
 
 class PgAudit(Collector):
@@ -545,24 +533,10 @@ class _LogReader:
     def read_file(self, path: Path, display: str, budget: int) -> int:
         """Read one part and return its size in bytes (decompressed for gzip)."""
         self.display = display
-        try:
-            with path.open("rb") as raw:
-                compressed = raw.read(2) == _GZIP_MAGIC
-                raw.seek(0)
-                if compressed:
-                    with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
-                        return self._read(handle, budget, compressed=True)
-                return self._read(raw, budget, compressed=False)
-        except OSError as exc:
-            # gzip.BadGzipFile is an OSError without strerror.
-            reason = exc.strerror or str(exc)
-            raise CollectorError(f"cannot read input: {reason}", path=display) from exc
-        except EOFError as exc:
-            raise CollectorError(
-                "gzip data ends early; the file is truncated", path=display
-            ) from exc
-        except zlib.error as exc:
-            raise CollectorError(f"invalid gzip data: {exc}", path=display) from exc
+        return read_stream(
+            path, display,
+            lambda handle, compressed: self._read(handle, budget, compressed=compressed),
+        )
 
     def _read(self, handle: IO[bytes], budget: int, *, compressed: bool) -> int:
         counter = _NumberedLines(handle, budget, self.display, compressed=compressed)

@@ -100,7 +100,12 @@ def status_strip(
         else:
             merged.append((left, right, met))
     for left, right, met in merged:
-        colour = MET_COLOUR if met else NOT_MET_COLOUR if met is False else OTHER_COLOUR
+        if met:
+            colour = MET_COLOUR
+        elif met is False:
+            colour = NOT_MET_COLOUR
+        else:
+            colour = OTHER_COLOUR
         parts.append(
             f'<rect x="{_n(left)}" y="{_n(band_top)}" width="{_n(max(right - left, 0.5))}" '
             f'height="{_n(band_bottom - band_top)}" fill="{colour}"/>'

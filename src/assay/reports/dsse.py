@@ -71,7 +71,7 @@ def _b64(value: Any, what: str) -> bytes:
 
 
 def verify_statement(public_key: Ed25519PublicKey, data: bytes) -> dict[str, Any]:
-    """Check that the envelope `data` holds a statement signed by `public_key`; return the statement.
+    """Check that the envelope `data` contains a statement signed by `public_key`; return the statement.
 
     A signature whose keyid is not the key's fingerprint is ignored, as in
     DSSE. Raises DsseError when no signature of the key verifies.

@@ -1,7 +1,7 @@
 """Build and sign the audit pack of a period, from the ledger rather than one run.
 
 The layout is the run pack's (see assay.reports.pack), plus period.json, the
-summary that the reports are rendered from. records.jsonl holds every
+summary that the reports are rendered from. records.jsonl contains every
 record up to the ledger's last checkpoint. Only the records of the period's
 runs, and the control and tombstone records their results depend on, keep
 their bodies. Every other record, including all records of other scopes, is

@@ -252,9 +252,9 @@ def _check_attestation(
 
 
 def _check_openssh_files(pack: Path, signer: Ed25519PublicKey) -> None:
-    # Both files are covered by SHA256SUMS already; this check makes sure
-    # they name the same key as public-key.pem, so the ssh-keygen route of
-    # VERIFY.md checks the same signer as the openssl route.
+    # SHA256SUMS already covers both files. This check makes sure they name
+    # the same key as public-key.pem, so that VERIFY.md's ssh-keygen route
+    # checks the same signer as its openssl route.
     expected_key = sshsig.openssh_public_line(signer)
     public_line = _read(pack, OPENSSH_PUBLIC_KEY).decode("ascii", "replace")
     if not public_line.startswith(expected_key + " ") and public_line.strip() != expected_key:

@@ -88,7 +88,7 @@ class Collected:
     `absent` explains facts the input could not provide ("p(99) not present
     for http_req_duration; available: ..."), so an assertion that reads one
     fails with that reason. `failures` are conditions that fail the control
-    on their own (an expected stanza absent), whatever the assertions say.
+    on their own (an expected stanza absent), whatever the assertions conclude.
     `observed_at` is when the facts happened (a backup's stop time), or None
     when the input does not say.
     """

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from assay.evidence.records import (
     GENESIS_PREV,
+    ChainChecker,
     ChainError,
     StoredRecord,
     build_record,
@@ -85,3 +86,63 @@ def test_any_single_byte_change_is_detected(data):
     with pytest.raises(ChainError) as caught:
         check_record(altered, 1, GENESIS_PREV)
     assert caught.value.seq == 1
+
+
+def _run_of_records(count: int, kinds: tuple[str, ...] = ("evidence",)) -> list[StoredRecord]:
+    records, prev = [], GENESIS_PREV
+    for index in range(count):
+        record = build_record(
+            seq=index + 1, prev=prev, time="2026-12-04T20:15:00.000000Z", run="r1",
+            scope="production", kind=kinds[index % len(kinds)],
+            body={"facts": {"n": index, "p99_ms": 96.98, "name": "ü<&>"}},
+        )
+        records.append(record)
+        prev = record.hash
+    return records
+
+
+def _check_all(records: list[StoredRecord]) -> list[dict]:
+    checker = ChainChecker()
+    return [checker.check(record) for record in records]
+
+
+def test_chain_checker_returns_the_same_headers_as_check_record():
+    records = _run_of_records(5, kinds=("evidence", "evidence", "result"))
+    headers = _check_all(records)
+    prev = GENESIS_PREV
+    for record, header in zip(records, headers, strict=True):
+        assert header == check_record(record, record.seq, prev)
+        prev = record.hash
+
+
+def test_chain_checker_detects_reordered_keys_after_a_matching_header():
+    records = _run_of_records(3)
+    fields = json.loads(records[1].header)
+    reordered = json.dumps(dict(reversed(list(fields.items()))), separators=(",", ":")).encode()
+    # The stored hash is recomputed too, so only the canonical-form check can
+    # tell the reordered header apart.
+    records[1] = StoredRecord(seq=2, header=reordered, body=records[1].body,
+                              hash=record_hash(reordered))
+    with pytest.raises(ChainError, match="not in canonical form") as caught:
+        _check_all(records)
+    assert caught.value.seq == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_chain_checker_locates_any_single_byte_change_in_a_run(data):
+    records = _run_of_records(4)
+    position = data.draw(st.integers(min_value=1, max_value=3))
+    record = records[position]
+    part = data.draw(st.sampled_from(["header", "body", "hash"]))
+    original = getattr(record, part)
+    raw = original.encode() if isinstance(original, str) else original
+    index = data.draw(st.integers(min_value=0, max_value=len(raw) - 1))
+    replacement = data.draw(st.integers(min_value=0, max_value=255).filter(lambda b: b != raw[index]))
+    changed = raw[:index] + bytes([replacement]) + raw[index + 1:]
+    values = {"header": record.header, "body": record.body, "hash": record.hash}
+    values[part] = changed.decode("latin-1") if part == "hash" else changed
+    records[position] = StoredRecord(seq=record.seq, **values)
+    with pytest.raises(ChainError) as caught:
+        _check_all(records)
+    assert caught.value.seq == record.seq

@@ -37,12 +37,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from assay.errors import LedgerError
 from assay.evidence.records import (
     GENESIS_PREV,
+    ChainChecker,
     ChainError,
     StoredRecord,
     build_encoded_record,
     canonical,
     check_kind,
-    check_record,
 )
 from assay.faults import fault_point
 from assay.keys import SigningKey, signature_valid
@@ -52,6 +52,23 @@ CHECKPOINT_DOMAIN = b"assay.checkpoint.v1\x00"
 # Arbitrary constant naming the chain's advisory lock in PostgreSQL.
 ADVISORY_LOCK_KEY = 0x61737361  # "assa"
 INSERT_BATCH = 500
+
+
+
+class _Bytes(LargeBinary):
+    """A binary column whose values go to the driver as they are.
+
+    sqlite3 and psycopg both take `bytes` for BLOB and bytea. LargeBinary
+    would wrap every value in the driver's Binary type first, which costs
+    more per appended record than the rest of SQLAlchemy's parameter
+    handling.
+    """
+
+    cache_ok = True
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None
+
 
 metadata = MetaData()
 records_table = Table(
@@ -64,8 +81,8 @@ records_table = Table(
     Column("time", String(40), nullable=False),
     Column("prev", String(64), nullable=False, unique=True),
     Column("hash", String(64), nullable=False, unique=True),
-    Column("header", LargeBinary, nullable=False),
-    Column("body", LargeBinary, nullable=False),
+    Column("header", _Bytes, nullable=False),
+    Column("body", _Bytes, nullable=False),
 )
 meta_table = Table(
     "assay_meta",
@@ -395,16 +412,15 @@ def verify_chain(
     their headers only. Returns the last seq and hash; raises ChainError at
     the first record that does not verify.
     """
-    expected_seq, prev = start_seq, start_prev
+    checker = ChainChecker(start_seq, start_prev)
     for record in records:
-        header = check_record(record, expected_seq, prev)
+        prev = checker.prev
+        header = checker.check(record)
         if header["kind"] == "checkpoint" and record.body is not None:
             _check_checkpoint(record, header, prev, key_for)
         if on_record is not None:
             on_record(record, header)
-        prev = record.hash
-        expected_seq += 1
-    return expected_seq - 1, prev
+    return checker.seq - 1, checker.prev
 
 
 def _check_checkpoint(

@@ -54,6 +54,9 @@ _CANONICAL_HEADER = re.compile(
 )
 
 
+_HEX_HASH = re.compile(r"[0-9a-f]{64}")
+
+
 class _Fallback(Exception):
     """The value needs the reference canonicaliser."""
 
@@ -285,6 +288,66 @@ def check_record(record: StoredRecord, expected_seq: int, expected_prev: str) ->
     if record_hash(record.header) != record.hash:
         raise ChainError(expected_seq, "stored hash is not the hash of the header")
     return header
+
+
+class ChainChecker:
+    """Check records one after another from a position in the chain.
+
+    Records of one run usually share kind, run, scope and time, so their
+    headers differ only in body_sha256, prev and seq. After a header has
+    passed `check_record`, the checker keeps its text around those three
+    values; the next header that equals that text with its own body hash,
+    prev and seq is canonical for the same reason the first one was, and
+    needs no parsing. Any other header, or one whose body was withheld, goes
+    through `check_record`.
+    """
+
+    def __init__(self, start_seq: int = 1, start_prev: str = GENESIS_PREV) -> None:
+        self.seq = start_seq
+        self.prev = start_prev
+        # The fields other than body_sha256, prev and seq, and the header
+        # text after body_sha256, after prev and after seq; None until a
+        # header whose prev is plain hex has passed check_record.
+        self._fields: dict[str, Any] | None = None
+        self._after_body = self._after_prev = self._after_seq = ""
+
+    def check(self, record: StoredRecord) -> dict[str, Any]:
+        """Check `record` as the next one; return its header or raise ChainError."""
+        header = self._check_as_before(record)
+        if header is None:
+            header = check_record(record, self.seq, self.prev)
+            self._remember(header)
+        self.prev = record.hash
+        self.seq += 1
+        return header
+
+    def _check_as_before(self, record: StoredRecord) -> dict[str, Any] | None:
+        if self._fields is None or record.body is None or record.seq != self.seq:
+            return None
+        body_sha256 = sha256_hex(record.body)
+        expected = (
+            f'{{"body_sha256":"{body_sha256}{self._after_body}{self.prev}'
+            f"{self._after_prev}{self.seq}{self._after_seq}"
+        )
+        try:
+            text = record.header.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if text != expected or record_hash(record.header) != record.hash:
+            return None
+        return {**self._fields, "body_sha256": body_sha256, "prev": self.prev, "seq": self.seq}
+
+    def _remember(self, header: dict[str, Any]) -> None:
+        if _HEX_HASH.fullmatch(self.prev) is None:
+            # A prev that is not a hash would be written into the text as it is.
+            self._fields = None
+            return
+        fields = {name: header[name] for name in ("kind", "run", "scope", "time", "v")}
+        encoded = {name: canonical(value).decode("utf-8") for name, value in fields.items()}
+        self._after_body = f'","kind":{encoded["kind"]},"prev":"'
+        self._after_prev = f'","run":{encoded["run"]},"scope":{encoded["scope"]},"seq":'
+        self._after_seq = f',"time":{encoded["time"]},"v":{encoded["v"]}}}'
+        self._fields = fields
 
 
 def _parse_plain_header(header_bytes: bytes) -> dict[str, Any] | None:

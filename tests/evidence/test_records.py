@@ -106,7 +106,7 @@ def _check_all(records: list[StoredRecord]) -> list[dict]:
     return [checker.check(record) for record in records]
 
 
-def test_chain_checker_returns_the_same_headers_as_check_record():
+def test_chain_checker_matches_check_record():
     records = _run_of_records(5, kinds=("evidence", "evidence", "result"))
     headers = _check_all(records)
     prev = GENESIS_PREV
@@ -115,7 +115,7 @@ def test_chain_checker_returns_the_same_headers_as_check_record():
         prev = record.hash
 
 
-def test_chain_checker_detects_reordered_keys_after_a_matching_header():
+def test_chain_checker_reordered_keys_detected():
     records = _run_of_records(3)
     fields = json.loads(records[1].header)
     reordered = json.dumps(dict(reversed(list(fields.items()))), separators=(",", ":")).encode()
@@ -130,7 +130,7 @@ def test_chain_checker_detects_reordered_keys_after_a_matching_header():
 
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
-def test_chain_checker_locates_any_single_byte_change_in_a_run(data):
+def test_chain_checker_byte_change_located(data):
     records = _run_of_records(4)
     position = data.draw(st.integers(min_value=1, max_value=3))
     record = records[position]

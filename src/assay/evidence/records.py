@@ -294,25 +294,27 @@ class ChainChecker:
     """Check records one after another from a position in the chain.
 
     Records of one run usually share kind, run, scope and time, so their
-    headers differ only in body_sha256, prev and seq. After a header has
-    passed `check_record`, the checker keeps its text around those three
-    values; the next header that equals that text with its own body hash,
-    prev and seq is canonical for the same reason the first one was, and
-    needs no parsing. Any other header, or one whose body was withheld, goes
-    through `check_record`.
+    headers differ only in body_sha256, prev and seq. After a header passes
+    `check_record`, the checker keeps the text around those three values.
+    A next header equal to that text filled with its own body hash, prev and
+    seq is canonical too, so it needs no parsing. Other headers, and headers
+    whose body was withheld, go through `check_record`.
     """
 
     def __init__(self, start_seq: int = 1, start_prev: str = GENESIS_PREV) -> None:
         self.seq = start_seq
         self.prev = start_prev
-        # The fields other than body_sha256, prev and seq, and the header
-        # text after body_sha256, after prev and after seq; None until a
-        # header whose prev is plain hex has passed check_record.
+        # Fields other than body_sha256, prev and seq, and the header text
+        # after each of those three. _fields is None until a header whose
+        # prev is plain hex passes check_record.
         self._fields: dict[str, Any] | None = None
         self._after_body = self._after_prev = self._after_seq = ""
 
     def check(self, record: StoredRecord) -> dict[str, Any]:
-        """Check `record` as the next one; return its header or raise ChainError."""
+        """Check `record` as the next record of the chain and return its header.
+
+        Raises ChainError when it does not verify.
+        """
         header = self._check_as_before(record)
         if header is None:
             header = check_record(record, self.seq, self.prev)
@@ -339,7 +341,7 @@ class ChainChecker:
 
     def _remember(self, header: dict[str, Any]) -> None:
         if _HEX_HASH.fullmatch(self.prev) is None:
-            # A prev that is not a hash would be written into the text as it is.
+            # The template writes prev into the text unescaped, so it must be hex.
             self._fields = None
             return
         fields = {name: header[name] for name in ("kind", "run", "scope", "time", "v")}

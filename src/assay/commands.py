@@ -105,6 +105,7 @@ def ledger_verify_command(
     from_seq: int,
     checkpoint_file: Path | None,
     trusted_option: Path | None,
+    tsa_certificate: Path | None = None,
 ) -> tuple[LedgerReport, str]:
     """Verify the workspace's ledger and blobs; return the report and the trust source."""
     config, root, ledger = _open_ledger(workspace_dir, ledger_option)
@@ -112,20 +113,30 @@ def ledger_verify_command(
         trusted, source = trusted_keys(root, config, trusted_option)
         report = verify_ledger(
             ledger, BlobStore(root / BLOBS_DIR), trusted, from_seq=from_seq,
-            checkpoint_file=checkpoint_file,
+            checkpoint_file=checkpoint_file, tsa_certificate=tsa_certificate,
         )
     finally:
         ledger.close()
     return report, source
 
 
-def ledger_checkpoint_command(workspace_dir: Path, ledger_option: str | None, out: Path) -> dict:
-    """Write the ledger's latest checkpoint to `out` for someone outside the team to keep."""
+def ledger_checkpoint_command(
+    workspace_dir: Path, ledger_option: str | None, out: Path, tsa_url: str | None = None
+) -> dict:
+    """Write the ledger's latest checkpoint to `out` for someone outside the team to keep.
+
+    With `tsa_url`, the checkpoint is first timestamped by that RFC 3161
+    time-stamp authority, and the token is stored with it.
+    """
     config, _root, ledger = _open_ledger(workspace_dir, ledger_option)
     try:
         document = export_checkpoint(ledger, config.name)
     finally:
         ledger.close()
+    if tsa_url is not None:
+        from assay.evidence.timestamp import TIMESTAMP_FIELD, request_timestamp
+
+        document[TIMESTAMP_FIELD] = request_timestamp(document, tsa_url)
     out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return document
 

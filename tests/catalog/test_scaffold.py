@@ -24,7 +24,6 @@ from assay.engine.readiness import DOCUMENT_COLLECTORS
 from assay.errors import KeyFileError, UsageError
 
 NOW = datetime(2026, 12, 4, 20, 15, tzinfo=UTC)
-UNAPPROVED = "approved by someone other than its owner: false"
 
 
 @pytest.fixture(autouse=True)
@@ -187,6 +186,22 @@ def test_inputs_readme_names_every_input(tmp_path: Path) -> None:
     assert f"| IR-02 | {tabletop} | security-lead | 365d |" in readme
 
 
+def test_readmes_state_adoption_rule(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    scaffold(root)
+    readme = " ".join((root / "README.md").read_text(encoding="utf-8").split())
+    inputs = " ".join((root / "inputs" / "README.md").read_text(encoding="utf-8").split())
+
+    assert (
+        "A policy template counts as evidence only once it is adopted: while `approver`, "
+        "`approved_at` and `next_review` are all empty its control stays `missing`."
+    ) in readme
+    assert (
+        "Each template there starts with approver, approved_at and next_review empty: it is "
+        "no evidence yet, and its control is missing."
+    ) in inputs
+
+
 def test_fresh_workspace_claims_nothing(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     scaffold(root)
@@ -208,13 +223,13 @@ def test_fresh_workspace_claims_nothing(tmp_path: Path) -> None:
         by_kind[kind][result.status.value] += 1
     assert set(by_kind["automated"]) == {"missing"}
     assert set(by_kind["manual"]) == {"manual"}
-    # The policy templates are present but unapproved, and the runbooks and
-    # risk register are absent, so every document control fails.
-    assert set(by_kind["documents"]) == {"fail"}
+    # The policy templates are not adopted, and the runbooks and risk
+    # register are absent, so no document control has evidence either.
+    assert set(by_kind["documents"]) == {"missing"}
     assert all(item.ratio == 0 for item in outcome.readiness)
 
 
-def test_fresh_policy_controls_fail_as_unapproved(tmp_path: Path) -> None:
+def test_fresh_policy_controls_are_missing_as_templates(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     scaffold(root)
 
@@ -223,6 +238,100 @@ def test_fresh_policy_controls_fail_as_unapproved(tmp_path: Path) -> None:
     policy_results = [r for r in outcome.results if r.control_id.startswith("POL-")]
     assert len(policy_results) == 10
     for result in policy_results:
-        first_reason = result.reasons[0]
-        assert first_reason.startswith(UNAPPROVED), first_reason
+        path = result.loaded.control.evidence[0].with_["path"]
+        assert result.status.value == "missing"
+        assert result.reasons == [
+            f"policy: {path}: a template nobody has adopted yet (approver, approved_at and "
+            "next_review are empty); adapt it, then fill them in when it is approved"
+        ]
+        assert [a.outcome for a in result.assertions] == ["skipped", "skipped"]
+
+
+# Front matter lines that replace the template's empty approver, approved_at
+# and next_review, and the status POL-04 (policies/encryption.md) then has at NOW.
+ADOPTIONS = [
+    pytest.param("approver: Chief Executive\napproved_at: 2026-06-01\nnext_review: 2027-06-01\n",
+                 "pass", id="approved"),
+    pytest.param("approver: Chief Executive\napproved_at:\nnext_review:\n",
+                 "fail", id="approver-without-date"),
+    pytest.param("approver:\napproved_at: 2026-06-01\nnext_review:\n",
+                 "fail", id="date-without-approver"),
+    pytest.param("approver: Chief Executive\napproved_at: 2025-06-01\nnext_review:\n",
+                 "fail", id="review-lapsed"),
+    pytest.param("approver: Chief Executive\napproved_at: 2026-12-05\nnext_review: 2027-12-05\n",
+                 "fail", id="approved-in-the-future"),
+    pytest.param("approver: security-lead\napproved_at: 2026-06-01\nnext_review: 2027-06-01\n",
+                 "fail", id="approved-by-owner"),
+    pytest.param("approver:\napproved_at:\nnext_review: 2027-06-01\n",
+                 "fail", id="review-date-only"),
+]
+
+
+@pytest.mark.parametrize(("front_matter", "expected"), ADOPTIONS)
+def test_adopted_policy_is_judged_as_written(
+    tmp_path: Path, front_matter: str, expected: str
+) -> None:
+    root = tmp_path / "ws"
+    scaffold(root)
+    policy = root / "policies" / "encryption.md"
+    template = policy.read_text(encoding="utf-8")
+    empty = "approver:\napproved_at:\nnext_review:\n"
+    assert empty in template
+    policy.write_text(template.replace(empty, front_matter), encoding="utf-8")
+
+    outcome, _pack = run_command(root, NOW, None, None, None, pack=False)
+
+    statuses = {r.control_id: r.status.value for r in outcome.results}
+    assert statuses["POL-04"] == expected
+    # The other templates are still not adopted.
+    assert statuses["POL-01"] == "missing"
+
+
+def test_template_beside_adopted_policy_fails(tmp_path: Path) -> None:
+    # Once one document a source reads is adopted, the templates beside it
+    # are judged as written: unapproved.
+    root = tmp_path / "ws"
+    scaffold(root)
+    policy = root / "policies" / "encryption.md"
+    policy.write_text(
+        policy.read_text(encoding="utf-8").replace(
+            "approver:\napproved_at:\nnext_review:\n",
+            "approver: Chief Executive\napproved_at: 2026-06-01\nnext_review: 2027-06-01\n",
+        ),
+        encoding="utf-8",
+    )
+    control = root / "controls" / "pol-04-encryption.yaml"
+    text = control.read_text(encoding="utf-8")
+    assert "path: policies/encryption.md" in text
+    text = text.replace("path: policies/encryption.md", "path: policies/*.md")
+    control.write_text(text.replace(
+        "  - name: the review is not overdue", "  - name: every policy is approved\n"
+        "    expr: policy.all_approved\n  - name: the review is not overdue",
+    ), encoding="utf-8")
+
+    outcome, _pack = run_command(root, NOW, None, None, None, pack=False)
+
+    pol04 = next(r for r in outcome.results if r.control_id == "POL-04")
+    assert pol04.status.value == "fail"
+    assert [a.outcome for a in pol04.assertions] == ["pass", "fail", "pass"]
+
+
+def test_runbooks_partly_present_fail(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    scaffold(root)
+    (root / "runbooks").mkdir()
+    (root / "runbooks" / "incident-response.md").write_text("# Incidents\n", encoding="utf-8")
+
+    outcome, _pack = run_command(root, NOW, None, None, None, pack=False)
+    ir01 = next(r for r in outcome.results if r.control_id == "IR-01")
+    assert ir01.status.value == "fail"
+    assert ir01.reasons[0] == "runbooks: no file matches 'runbooks/disaster-recovery.md'"
+
+    (root / "runbooks" / "incident-response.md").unlink()
+    outcome, _pack = run_command(root, NOW, None, None, None, pack=False)
+    ir01 = next(r for r in outcome.results if r.control_id == "IR-01")
+    assert ir01.status.value == "missing"
+    assert ir01.reasons == [
+        "runbooks: no file matches 'runbooks/incident-response.md', 'runbooks/disaster-recovery.md'"
+    ]
 

@@ -215,11 +215,11 @@ def test_attest_unknown_control(workspace: Path) -> None:
 
 
 def test_attest_control_not_manual(workspace: Path) -> None:
-    result = invoke("attest", "LT-01", str(workspace), "--by", "alice", "--note", "n",
+    result = invoke("attest", "CAP-01", str(workspace), "--by", "alice", "--note", "n",
                     "--key", key_of(workspace, "alice"), "--now", ATTESTED)
 
     assert result.exit_code == 2
-    assert "error: LT-01 is not a manual control" in result.output
+    assert "error: CAP-01 is not a manual control" in result.output
     assert_nothing_recorded(workspace)
 
 
@@ -315,8 +315,8 @@ def test_attest_same_second_twice(workspace: Path) -> None:
 
 def test_run_prints_waiver_expiry_warning(workspace: Path) -> None:
     (workspace / "waivers").mkdir()
-    (workspace / "waivers" / "lt-01.yaml").write_text(
-        "control: LT-01\n"
+    (workspace / "waivers" / "cap-01.yaml").write_text(
+        "control: CAP-01\n"
         "scope: production\n"
         "justification: the load test environment is being rebuilt\n"
         "owner: platform-team\n"
@@ -331,6 +331,6 @@ def test_run_prints_waiver_expiry_warning(workspace: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert (
-        "warning: waiver waivers/lt-01.yaml for LT-01 expires in 5 days "
+        "warning: waiver waivers/cap-01.yaml for CAP-01 expires in 5 days "
         "(at 2026-12-10T10:00:00.000000Z)"
     ) in result.stderr

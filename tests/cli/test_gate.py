@@ -31,8 +31,8 @@ NOW = "2026-12-04T21:15:00Z"
 BLESSED_AT = "2026-12-04T21:20:00Z"
 # Controls of the example that pass at NOW.
 PASSING = (
-    "lt-01-latency.yaml",
-    "bk-01-full-backup.yaml",
+    "cap-01-latency.yaml",
+    "bak-01-full-backup.yaml",
     "dr-01-recovery-time.yaml",
     "pol-01-information-security.yaml",
 )
@@ -119,7 +119,7 @@ def test_gate_through_git_repository(
 ) -> None:
     repo, workspace = git_workspace
     ws = str(workspace)
-    control = workspace / "controls" / "lt-01-latency.yaml"
+    control = workspace / "controls" / "cap-01-latency.yaml"
     config = workspace / "assay.yaml"
     k6_input = workspace / "inputs" / "k6-summary.json"
     original_k6 = k6_input.read_bytes()
@@ -146,7 +146,7 @@ def test_gate_through_git_repository(
     assert clean.exit_code == 0, clean.output
     assert "gate passed" in clean.output
 
-    # An input change that breaks LT-01 is a regression.
+    # An input change that breaks CAP-01 is a regression.
     slow_down_p99(workspace)
     junit_path = tmp_path / "reports" / "assay-junit.xml"
     sarif_path = tmp_path / "reports" / "assay.sarif"
@@ -170,15 +170,15 @@ def test_gate_through_git_repository(
         case.get("name", "").split()[0]: case
         for case in ET.parse(junit_path).getroot().iter("testcase")
     }
-    assert cases["LT-01"].find("failure") is not None
-    assert [name for name, case in cases.items() if len(case)] == ["LT-01"]
+    assert cases["CAP-01"].find("failure") is not None
+    assert [name for name, case in cases.items() if len(case)] == ["CAP-01"]
 
     sarif = json.loads(sarif_path.read_text(encoding="utf-8"))
     assert list(sarif_validator.iter_errors(sarif)) == []
     results = sarif["runs"][0]["results"]
-    assert [result["ruleId"] for result in results] == ["LT-01"]
+    assert [result["ruleId"] for result in results] == ["CAP-01"]
     location = results[0]["locations"][0]["physicalLocation"]
-    assert location["artifactLocation"]["uri"] == "compliance/controls/lt-01-latency.yaml"
+    assert location["artifactLocation"]["uri"] == "compliance/controls/cap-01-latency.yaml"
     assert location["region"]["startLine"] == line_of_text(
         control, "k6.p99_ms < params.latency_p99_ms"
     )
@@ -192,7 +192,7 @@ def test_gate_through_git_repository(
     assert "blocks: removed since the baseline, where it was pass" in removed.output
     control.write_bytes(removed_text)
 
-    # Lowering a threshold is a definition change, although LT-01 still passes.
+    # Lowering a threshold is a definition change, although CAP-01 still passes.
     config.write_text(
         original_config.decode().replace("latency_p99_ms: 5000", "latency_p99_ms: 4000"),
         encoding="utf-8",
@@ -200,7 +200,7 @@ def test_gate_through_git_repository(
     lowered = invoke(runner, "check", ws, "--now", NOW, "--format", "json")
     assert lowered.exit_code == 1, lowered.output
     document = json.loads(lowered.stdout)
-    lt01 = next(item for item in document["controls"] if item["id"] == "LT-01")
+    lt01 = next(item for item in document["controls"] if item["id"] == "CAP-01")
     assert lt01["status"] == "pass"
     assert lt01["gate_reasons"] == [
         "definition changed since the baseline: params.latency_p99_ms (5000 -> 4000)"
@@ -265,7 +265,7 @@ def test_check_from_ledger_replays_latest_run(runner: CliRunner, tmp_path: Path)
 
 
 def test_check_strict_fails_known_failure(runner: CliRunner, tmp_path: Path) -> None:
-    workspace = copy_example(tmp_path / "ws", (*PASSING, "lt-02-error-rate.yaml"))
+    workspace = copy_example(tmp_path / "ws", (*PASSING, "cap-02-error-rate.yaml"))
     keys.generate(workspace / ".assay")
     assert invoke(runner, "run", str(workspace), "--now", NOW, "--no-pack").exit_code == 0
     assert invoke(runner, "baseline", "bless", str(workspace), "--allow-failures").exit_code == 0
@@ -279,7 +279,7 @@ def test_check_strict_fails_known_failure(runner: CliRunner, tmp_path: Path) -> 
 
 
 WAIVER = """\
-control: LT-02
+control: CAP-02
 scope: production
 justification: The error budget of the load test is being renegotiated.
 owner: platform-team
@@ -291,16 +291,16 @@ remediation: Retry idempotent requests once before reporting an error.
 
 
 def test_check_applies_waiver_in_force(runner: CliRunner, tmp_path: Path) -> None:
-    workspace = copy_example(tmp_path / "ws", ("lt-01-latency.yaml", "lt-02-error-rate.yaml"))
+    workspace = copy_example(tmp_path / "ws", ("cap-01-latency.yaml", "cap-02-error-rate.yaml"))
     (workspace / "waivers").mkdir()
-    (workspace / "waivers" / "lt-02.yaml").write_text(WAIVER, encoding="utf-8")
+    (workspace / "waivers" / "cap-02.yaml").write_text(WAIVER, encoding="utf-8")
 
     waived = invoke(runner, "check", str(workspace), "--now", NOW, "--format", "json")
     expired = invoke(runner, "check", str(workspace), "--now", "2027-01-02T00:00:00Z")
 
     assert waived.exit_code == 0, waived.output
     statuses = {item["id"]: item["status"] for item in json.loads(waived.stdout)["controls"]}
-    assert statuses == {"LT-01": "pass", "LT-02": "waived"}
+    assert statuses == {"CAP-01": "pass", "CAP-02": "waived"}
     assert expired.exit_code == 1, expired.output
     assert "blocks: fail, and no baseline is blessed for this scope" in expired.output
 
@@ -395,7 +395,7 @@ def test_baseline_show_human_and_json(runner: CliRunner, tmp_path: Path) -> None
     assert "blessed 2026-12-04T21:20:00.000000Z" in human.output
     document = json.loads(as_json.stdout)
     assert document["format"] == "assay.baseline"
-    assert sorted(document["controls"]) == ["BK-01", "DR-01", "LT-01", "POL-01"]
+    assert sorted(document["controls"]) == ["BAK-01", "CAP-01", "DR-01", "POL-01"]
 
 
 def test_baseline_show_without_baseline_exits_2(runner: CliRunner, tmp_path: Path) -> None:
@@ -442,11 +442,11 @@ def test_diff_previous_latest(runner: CliRunner, tmp_path: Path) -> None:
     as_json = invoke(runner, "diff", "previous", "latest", str(workspace), "--format", "json")
 
     assert human.exit_code == 0, human.output
-    assert "LT-01:" in human.output
+    assert "CAP-01:" in human.output
     assert f"k6.p99_ms: 96.98411832017293 -> {SLOW_P99_MS}" in human.output
     assert "1 of 4 controls changed" in human.output
     document = json.loads(as_json.stdout)
-    assert [item["control"] for item in document["controls"]] == ["LT-01"]
+    assert [item["control"] for item in document["controls"]] == ["CAP-01"]
     assert document["controls"][0]["status_before"] == "pass"
     assert document["controls"][0]["status_after"] == "fail"
 
@@ -532,7 +532,7 @@ def test_schema_yaml_names_and_descriptions(
 def test_schema_rejects_invalid_control(
     control_validator: jsonschema.Draft202012Validator, change: dict, message: str
 ) -> None:
-    control = plain_yaml(EXAMPLE / "controls" / "lt-01-latency.yaml")
+    control = plain_yaml(EXAMPLE / "controls" / "cap-01-latency.yaml")
     assert isinstance(control, dict)
     control.update(change)
 
@@ -634,7 +634,7 @@ def test_pre_commit_hook_shape() -> None:
     assert item["pass_filenames"] is False
     assert item["language"] == "python"
     pattern = re.compile(item["files"])
-    for path in ("controls/lt-01.yaml", "controls/lt-01.yml", "waivers/w-1.yaml", "assay.yaml"):
+    for path in ("controls/cap-01.yaml", "controls/cap-01.yml", "waivers/w-1.yaml", "assay.yaml"):
         assert pattern.search(path), path
     for path in ("inputs/k6.json", "docs/assay.yaml", "controls/notes.md", "x/controls/a.yaml"):
         assert not pattern.search(path), path

@@ -37,7 +37,7 @@ def packed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
 
 
 def _population(pack: Path, of: str) -> dict:
-    result = runner.invoke(app, ["population", "LT-01", "--pack", str(pack), "--of", of, "--format", "json"])
+    result = runner.invoke(app, ["population", "CAP-01", "--pack", str(pack), "--of", of, "--format", "json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -46,7 +46,7 @@ def test_population_from_pack_and_ledger(packed) -> None:
     workspace, pack, _auditor = packed
     from_pack = _population(pack, "runs")
     assert from_pack["count"] == 3
-    ledger = runner.invoke(app, ["population", "LT-01", str(workspace), "--period", PERIOD,
+    ledger = runner.invoke(app, ["population", "CAP-01", str(workspace), "--period", PERIOD,
                                  "--format", "json"])
     assert ledger.exit_code == 0, ledger.output
     assert json.loads(ledger.stdout)["items"] == from_pack["items"]
@@ -56,14 +56,14 @@ def test_population_from_pack_and_ledger(packed) -> None:
 
 def test_population_requires_period_without_pack(packed) -> None:
     workspace, _pack, _auditor = packed
-    result = runner.invoke(app, ["population", "LT-01", str(workspace)])
+    result = runner.invoke(app, ["population", "CAP-01", str(workspace)])
     assert result.exit_code == 2
     assert "--period" in result.output
 
 
 def _sample(pack: Path, auditor: Path, seed: str, out: Path, size: int = 2) -> dict:
     result = runner.invoke(app, [
-        "sample", "LT-01", "--pack", str(pack), "--size", str(size), "--seed", seed,
+        "sample", "CAP-01", "--pack", str(pack), "--size", str(size), "--seed", seed,
         "--out", str(out), "--key", str(auditor / "signing-key.pem"),
     ])
     assert result.exit_code == 0, result.output
@@ -95,10 +95,10 @@ def test_sample_size_above_population(packed, tmp_path: Path) -> None:
 
 def test_sample_default_out_beside_pack(packed) -> None:
     _workspace, pack, auditor = packed
-    result = runner.invoke(app, ["sample", "LT-01", "--pack", str(pack), "--size", "1", "--seed", "s",
+    result = runner.invoke(app, ["sample", "CAP-01", "--pack", str(pack), "--size", "1", "--seed", "s",
                                  "--key", str(auditor / "signing-key.pem")])
     assert result.exit_code == 0, result.output
-    written = pack.with_name(f"{pack.name}.sample-LT-01-runs.json")
+    written = pack.with_name(f"{pack.name}.sample-CAP-01-runs.json")
     assert written.is_file()
     written.unlink()
 
@@ -164,7 +164,7 @@ def test_export_oscal(packed, tmp_path: Path) -> None:
     AssessmentResults.model_validate(data["assessment-results"])
     assert data["assessment-results"]["metadata"]["oscal-version"] == "1.1.2"
     findings = data["assessment-results"]["results"][0]["findings"]
-    assert sorted(finding["target"]["target-id"] for finding in findings) == ["BK-01", "LT-01"]
+    assert sorted(finding["target"]["target-id"] for finding in findings) == ["BAK-01", "CAP-01"]
 
 
 def test_export_oscal_empty_period(packed, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assay.catalog.scaffold import library_controls
 from assay.config import DEFAULT_LEDGER, LEDGER_ENV, WorkspaceConfig, ledger_url
 from assay.controls.loader import Workspace, load_workspace
 from assay.controls.yamlsource import MAX_NODES
@@ -18,15 +19,12 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLE = REPOSITORY / "examples" / "platform"
 DATA = REPOSITORY / "tests" / "data" / "controls"
 
-EXAMPLE_IDS = [
-    "AC-01", "AUD-01", "AUD-02", "AUD-03", "AUD-04", "AUD-05", "BK-01", "BK-02", "BK-03", "BK-04", "BK-05", "BK-06", "DR-01", "DR-02",
-    "ISO-01", "ISO-02", "ISO-03", "ISO-04", "LT-01", "LT-02", "LT-03", "LT-04", "MEM-01",
-    "POL-01", "POL-02", "POL-03", "POL-04", "POL-05", "RB-01",
-]
+# The example's controls are the library's, in file name order.
+EXAMPLE_IDS = [str(item.data["id"]) for item in library_controls()]
 
-LATENCY = "controls/lt-01-latency.yaml"
-RETENTION = "controls/bk-03-retention.yaml"
-THROUGHPUT = "controls/lt-03-throughput.yaml"
+LATENCY = "controls/cap-01-latency.yaml"
+RETENTION = "controls/bak-03-retention.yaml"
+THROUGHPUT = "controls/cap-03-throughput.yaml"
 DATA_ISOLATION = "controls/iso-01-data-isolation.yaml"
 
 
@@ -88,17 +86,17 @@ def test_example_controls_are_compiled() -> None:
 def test_example_params_are_collector_models() -> None:
     by_id = {loaded.control.id: loaded for loaded in load_workspace(EXAMPLE).controls}
 
-    backups = by_id["BK-01"].params["backups"]
+    backups = by_id["BAK-01"].params["backups"]
     assert isinstance(backups, PgBackRestInfoParams)
     assert backups.stanza == "corpus"
     tests = by_id["ISO-01"].params["tests"]
     assert isinstance(tests, JUnitParams)
-    assert tests.select == "tests.test_data_isolation"
+    assert tests.select == "*data_isolation*"
     assert by_id["ISO-01"].source == DATA_ISOLATION
 
 
 def test_ids_sorted_regardless_of_file_names(root: Path) -> None:
-    (root / "controls" / "lt-03-throughput.yaml").rename(root / "controls" / "a-first.yaml")
+    (root / "controls" / "cap-03-throughput.yaml").rename(root / "controls" / "a-first.yaml")
 
     workspace = load_workspace(root)
 
@@ -106,11 +104,11 @@ def test_ids_sorted_regardless_of_file_names(root: Path) -> None:
 
 
 def test_yml_extension_is_loaded(root: Path) -> None:
-    (root / "controls" / "lt-03-throughput.yaml").rename(root / "controls" / "lt-03.yml")
+    (root / "controls" / "cap-03-throughput.yaml").rename(root / "controls" / "cap-03.yml")
 
     workspace = load_workspace(root)
 
-    assert "controls/lt-03.yml" in [loaded.source for loaded in workspace.controls]
+    assert "controls/cap-03.yml" in [loaded.source for loaded in workspace.controls]
 
 
 def test_params_digest_ignores_key_order(root: Path) -> None:
@@ -187,41 +185,41 @@ def test_one_problem_message_is_singular(root: Path) -> None:
 
 
 def test_unknown_collector(root: Path) -> None:
-    text = edit(root, "controls/bk-01-full-backup.yaml",
+    text = edit(root, "controls/bak-01-full-backup.yaml",
                 "collector: pgbackrest.info", "collector: pgbackrest.inf")
 
     assert load_problems(root) == [
-        f"controls/bk-01-full-backup.yaml:{position(text, 'pgbackrest.inf')}: "
+        f"controls/bak-01-full-backup.yaml:{position(text, 'pgbackrest.inf')}: "
         "evidence[0].collector: unknown collector 'pgbackrest.inf' "
         "(did you mean 'pgbackrest.info'?)"
     ]
 
 
 def test_unknown_collector_position_is_value() -> None:
-    # Line 7 of bk-01 is "    collector: pgbackrest.info": the value starts at column 16.
-    text = (EXAMPLE / "controls" / "bk-01-full-backup.yaml").read_text()
+    # Line 8 of bak-01 is "    collector: pgbackrest.info": the value starts at column 16.
+    text = (EXAMPLE / "controls" / "bak-01-full-backup.yaml").read_text()
 
-    assert position(text, "pgbackrest.info") == "7:16"
+    assert position(text, "pgbackrest.info") == "8:16"
 
 
 def test_duplicate_control_id(root: Path) -> None:
-    shutil.copy(root / "controls" / "bk-01-full-backup.yaml", root / "controls" / "zz-copy.yaml")
+    shutil.copy(root / "controls" / "bak-01-full-backup.yaml", root / "controls" / "zz-copy.yaml")
 
     assert load_problems(root) == [
-        "controls/zz-copy.yaml:1:5: id: duplicate control id 'BK-01', "
-        "also in controls/bk-01-full-backup.yaml"
+        "controls/zz-copy.yaml:1:5: id: duplicate control id 'BAK-01', "
+        "also in controls/bak-01-full-backup.yaml"
     ]
 
 
 def test_controls_checked_despite_config_problem(root: Path) -> None:
-    edit(root, "assay.yaml", "categories: [security, availability]",
-         "categories: [security, avail]")
+    config = edit(root, "assay.yaml", "categories: [security, availability]",
+                  "categories: [security, avail]")
     text = edit(root, THROUGHPUT, "k6.requests_per_second", "k6s.requests_per_second")
 
     problems = load_problems(root)
 
     assert len(problems) == 2
-    assert problems[0].startswith("assay.yaml:5:24: categories[1]: ")
+    assert problems[0].startswith(f"assay.yaml:{position(config, 'avail]')}: categories[1]: ")
     assert problems[1].startswith(
         f"{THROUGHPUT}:{position(text, 'k6s.requests')}: assert[0].expr: "
         "'k6s.requests_per_second' names no evidence id of this control"
@@ -284,7 +282,7 @@ def test_unknown_field_in_evidence(root: Path) -> None:
 
 
 def test_missing_required_field(root: Path) -> None:
-    edit(root, THROUGHPUT, "title: API sustains more than 100 requests per second\n", "")
+    edit(root, THROUGHPUT, "title: API sustains the target request rate\n", "")
 
     assert load_problems(root) == [f"{THROUGHPUT}:1:1: title: required field is missing"]
 
@@ -308,7 +306,7 @@ def test_bad_max_age(root: Path) -> None:
 
 
 def test_bad_control_id(root: Path) -> None:
-    edit(root, THROUGHPUT, "id: LT-03", "id: lt03")
+    edit(root, THROUGHPUT, "id: CAP-03", "id: lt03")
 
     problems = load_problems(root)
 
@@ -374,32 +372,32 @@ def test_alias_bomb_in_control(root: Path) -> None:
 
 
 def test_junit_path_number_asks_for_quotes(root: Path) -> None:
-    text = edit(root, "controls/iso-04-memory-isolation.yaml",
-                "with: {path: inputs/junit-memory-isolation.xml}", "with: {path: 1.10}")
+    text = edit(root, "controls/chg-01-ci-tests.yaml",
+                'with: {path: "inputs/junit-ci*.xml"}', "with: {path: 1.10}")
 
     assert load_problems(root) == [
-        f"controls/iso-04-memory-isolation.yaml:{position(text, '1.10')}: "
+        f"controls/chg-01-ci-tests.yaml:{position(text, '1.10')}: "
         "evidence[0].with.path: expected text, got 1.1; quote the value to keep it as written "
         "(YAML reads an unquoted 1.10 as the number 1.1)"
     ]
 
 
 def test_junit_quoted_path_is_text(root: Path) -> None:
-    edit(root, "controls/iso-04-memory-isolation.yaml",
-         "with: {path: inputs/junit-memory-isolation.xml}", "with: {path: '1.10'}")
+    edit(root, "controls/chg-01-ci-tests.yaml",
+         'with: {path: "inputs/junit-ci*.xml"}', "with: {path: '1.10'}")
 
     by_id = {loaded.control.id: loaded for loaded in load_workspace(root).controls}
 
-    assert by_id["ISO-04"].params["tests"].path == "1.10"  # type: ignore[attr-defined]
+    assert by_id["CHG-01"].params["tests"].path == "1.10"  # type: ignore[attr-defined]
 
 
 def test_pgbackrest_missing_stanza(root: Path) -> None:
-    text = edit(root, "controls/bk-01-full-backup.yaml",
+    text = edit(root, "controls/bak-01-full-backup.yaml",
                 "with: {path: inputs/pgbackrest-info.json, stanza: corpus}",
                 "with: {path: inputs/pgbackrest-info.json}")
 
     assert load_problems(root) == [
-        f"controls/bk-01-full-backup.yaml:{position(text, '{path')}: "
+        f"controls/bak-01-full-backup.yaml:{position(text, '{path')}: "
         "evidence[0].with.stanza: required field is missing"
     ]
 
@@ -521,7 +519,7 @@ def test_param_index_form_checked(root: Path) -> None:
 
 def test_evidence_without_assertion(root: Path) -> None:
     edit(root, THROUGHPUT,
-         "assert:\n  - name: throughput above 100 requests per second\n"
+         "assert:\n  - name: throughput above target\n"
          "    expr: k6.requests_per_second > params.throughput_min_rps\n", "")
 
     assert load_problems(root) == [
@@ -535,7 +533,7 @@ def test_comment_in_expression_is_accepted(root: Path) -> None:
 
     by_id = {loaded.control.id: loaded for loaded in load_workspace(root).controls}
 
-    assert [ref.text for ref in by_id["LT-03"].expressions[0].references] == [
+    assert [ref.text for ref in by_id["CAP-03"].expressions[0].references] == [
         "k6.requests_per_second",
         "params.throughput_min_rps",
     ]
@@ -587,7 +585,7 @@ def test_unknown_criterion_rejected(root: Path) -> None:
 
 
 def test_cited_policy_missing_rejected(root: Path) -> None:
-    path = root / "controls" / "bk-04-recovery-point.yaml"
+    path = root / "controls" / "bak-04-recovery-point.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("policies: [backup-and-recovery]",
                                                              "policies: [backup-and-recovery-2]"),
                     encoding="utf-8")

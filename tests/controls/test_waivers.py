@@ -16,7 +16,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "platform"
 PLUS_TWO = timezone(timedelta(hours=2))
 
 WAIVER = """\
-control: LT-02
+control: CAP-02
 scope: production
 justification: the error budget is spent while the new gateway is rolled out
 owner: platform-team
@@ -29,16 +29,16 @@ remediation: finish the gateway rollout and rerun the load test
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    """A copy of the example workspace with waivers/lt-02.yaml."""
+    """A copy of the example workspace with waivers/cap-02.yaml."""
     workspace = tmp_path / "platform"
     shutil.copytree(EXAMPLE, workspace)
     (workspace / "waivers").mkdir()
-    (workspace / "waivers" / "lt-02.yaml").write_text(WAIVER, encoding="utf-8")
+    (workspace / "waivers" / "cap-02.yaml").write_text(WAIVER, encoding="utf-8")
     return workspace
 
 
 def write_waiver(root: Path, text: str) -> None:
-    (root / "waivers" / "lt-02.yaml").write_text(text, encoding="utf-8")
+    (root / "waivers" / "cap-02.yaml").write_text(text, encoding="utf-8")
 
 
 def replaced(old: str, new: str) -> str:
@@ -63,13 +63,13 @@ def load_problems(root: Path) -> list[str]:
 
 def make_waiver(**changes: str) -> LoadedWaiver:
     fields = {
-        "control": "LT-02", "scope": "production", "justification": "gateway rollout",
+        "control": "CAP-02", "scope": "production", "justification": "gateway rollout",
         "owner": "platform-team", "approver": "security-lead",
         "created": "2026-11-20T09:00:00+02:00", "expires": "2026-12-10T18:00:00+02:00",
         "remediation": "finish the rollout",
     }
     fields.update(changes)
-    return LoadedWaiver(waiver=Waiver.model_validate(fields), source="waivers/lt-02.yaml")
+    return LoadedWaiver(waiver=Waiver.model_validate(fields), source="waivers/cap-02.yaml")
 
 
 # Loading
@@ -80,8 +80,8 @@ def test_waiver_loads_with_workspace(root: Path) -> None:
 
     assert len(workspace.waivers) == 1
     loaded = workspace.waivers[0]
-    assert loaded.source == "waivers/lt-02.yaml"
-    assert loaded.waiver.control == "LT-02"
+    assert loaded.source == "waivers/cap-02.yaml"
+    assert loaded.waiver.control == "CAP-02"
     assert loaded.waiver.approver == "security-lead"
 
 
@@ -133,7 +133,7 @@ def test_missing_justification_rejected(root: Path) -> None:
 
     problems = load_problems(root)
 
-    assert problems == ["waivers/lt-02.yaml:1:1: justification: required field is missing"]
+    assert problems == ["waivers/cap-02.yaml:1:1: justification: required field is missing"]
 
 
 def test_blank_justification_rejected(root: Path) -> None:
@@ -146,7 +146,7 @@ def test_blank_justification_rejected(root: Path) -> None:
     problems = load_problems(root)
 
     where = position(text, '"  "')
-    assert problems == [f"waivers/lt-02.yaml:{where}: justification: must not be empty"]
+    assert problems == [f"waivers/cap-02.yaml:{where}: justification: must not be empty"]
 
 
 def test_expires_without_offset_rejected(root: Path) -> None:
@@ -157,7 +157,7 @@ def test_expires_without_offset_rejected(root: Path) -> None:
 
     where = position(text, "2026-12-10T18:00:00")
     assert len(problems) == 1
-    assert problems[0].startswith(f"waivers/lt-02.yaml:{where}: expires: ")
+    assert problems[0].startswith(f"waivers/cap-02.yaml:{where}: expires: ")
     assert "timestamp has no UTC offset: '2026-12-10T18:00:00'" in problems[0]
 
 
@@ -189,15 +189,15 @@ def test_invalid_created_rejected(root: Path) -> None:
 
 
 def test_unknown_control_rejected_with_suggestion(root: Path) -> None:
-    text = replaced("control: LT-02", "control: LT-002")
+    text = replaced("control: CAP-02", "control: CAP-002")
     write_waiver(root, text)
 
     problems = load_problems(root)
 
-    where = position(text, "LT-002")
+    where = position(text, "CAP-002")
     assert problems == [
-        f"waivers/lt-02.yaml:{where}: control: waiver waivers/lt-02.yaml names control LT-002, "
-        "which does not exist (did you mean 'LT-02'?)"
+        f"waivers/cap-02.yaml:{where}: control: waiver waivers/cap-02.yaml names control CAP-002, "
+        "which does not exist (did you mean 'CAP-02'?)"
     ]
 
 
@@ -209,7 +209,7 @@ def test_bad_scope_rejected(root: Path) -> None:
 
     where = position(text, "prod env")
     assert len(problems) == 1
-    assert problems[0].startswith(f"waivers/lt-02.yaml:{where}: scope: invalid scope 'prod env'")
+    assert problems[0].startswith(f"waivers/cap-02.yaml:{where}: scope: invalid scope 'prod env'")
 
 
 def test_approver_equal_to_owner_rejected(root: Path) -> None:
@@ -220,7 +220,7 @@ def test_approver_equal_to_owner_rejected(root: Path) -> None:
 
     where = position(text, "Platform-Team")
     assert problems == [
-        f"waivers/lt-02.yaml:{where}: approver: approver 'Platform-Team' is also the owner; "
+        f"waivers/cap-02.yaml:{where}: approver: approver 'Platform-Team' is also the owner; "
         "another person must approve"
     ]
 
@@ -232,7 +232,7 @@ def test_unknown_waiver_field_rejected(root: Path) -> None:
     problems = load_problems(root)
 
     assert problems == [
-        f"waivers/lt-02.yaml:{position(text, 'approved_by')}: approved_by: unknown field "
+        f"waivers/cap-02.yaml:{position(text, 'approved_by')}: approved_by: unknown field "
         "(did you mean 'approver'?)"
     ]
 
@@ -247,14 +247,14 @@ def test_duplicate_waiver_key_rejected(root: Path) -> None:
 
 
 def test_waiver_problems_reported_with_control_problems(root: Path) -> None:
-    write_waiver(root, replaced("control: LT-02", "control: LT-20"))
-    control = root / "controls" / "lt-01-latency.yaml"
+    write_waiver(root, replaced("control: CAP-02", "control: CAP-20"))
+    control = root / "controls" / "cap-01-latency.yaml"
     control.write_text(control.read_text().replace("max_age: 26h\n", "") + "gate: never\n")
 
     problems = load_problems(root)
 
-    assert any(p.startswith("controls/lt-01-latency.yaml:") for p in problems)
-    assert any(p.startswith("waivers/lt-02.yaml:") for p in problems)
+    assert any(p.startswith("controls/cap-01-latency.yaml:") for p in problems)
+    assert any(p.startswith("waivers/cap-02.yaml:") for p in problems)
 
 
 # When a waiver is in force
@@ -288,10 +288,10 @@ def test_waiver_scope_mismatch_not_in_force() -> None:
 def test_waivers_in_force_prefers_latest_expiry() -> None:
     short = LoadedWaiver(make_waiver().waiver, "waivers/a.yaml")
     long = LoadedWaiver(make_waiver(expires="2026-12-20T00:00:00Z").waiver, "waivers/b.yaml")
-    other = LoadedWaiver(make_waiver(control="LT-01").waiver, "waivers/c.yaml")
+    other = LoadedWaiver(make_waiver(control="CAP-01").waiver, "waivers/c.yaml")
     now = datetime(2026, 12, 1, tzinfo=UTC)
 
-    found = waivers_in_force([short, long, other], "LT-02", "production", now)
+    found = waivers_in_force([short, long, other], "CAP-02", "production", now)
 
     assert [w.source for w in found] == ["waivers/b.yaml", "waivers/a.yaml"]
 
@@ -304,7 +304,7 @@ def test_expiry_warning_within_fourteen_days() -> None:
     far = waiver.expiry_warning(expiry - timedelta(days=14, seconds=1))
 
     assert soon == (
-        "waiver waivers/lt-02.yaml for LT-02 expires in 3 days (at 2026-12-10T16:00:00.000000Z)"
+        "waiver waivers/cap-02.yaml for CAP-02 expires in 3 days (at 2026-12-10T16:00:00.000000Z)"
     )
     assert far is None
 
@@ -324,7 +324,7 @@ def test_record_body_holds_waiver_hash_and_file() -> None:
 
     body = waiver.record_body()
 
-    assert body["file"] == "waivers/lt-02.yaml"
+    assert body["file"] == "waivers/cap-02.yaml"
     assert body["sha256"] == waiver.sha256
     assert body["waiver"]["expires"] == "2026-12-10T16:00:00.000000Z"
     assert body["waiver"]["remediation"] == "finish the rollout"

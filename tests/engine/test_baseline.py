@@ -44,15 +44,15 @@ def small_workspace(root: Path, controls: tuple[str, ...]) -> Path:
 @pytest.fixture
 def passing(tmp_path: Path) -> Path:
     """A workspace whose two controls pass at NOW, with one recorded run."""
-    workspace = small_workspace(tmp_path / "ws", ("lt-01-latency.yaml", "bk-01-full-backup.yaml"))
+    workspace = small_workspace(tmp_path / "ws", ("cap-01-latency.yaml", "bak-01-full-backup.yaml"))
     run_command(workspace, NOW, None, None, None, pack=False)
     return workspace
 
 
 @pytest.fixture
 def failing(tmp_path: Path) -> Path:
-    """A workspace with a control that fails at NOW (LT-02), with one recorded run."""
-    workspace = small_workspace(tmp_path / "ws", ("lt-01-latency.yaml", "lt-02-error-rate.yaml"))
+    """A workspace with a control that fails at NOW (CAP-02), with one recorded run."""
+    workspace = small_workspace(tmp_path / "ws", ("cap-01-latency.yaml", "cap-02-error-rate.yaml"))
     run_command(workspace, NOW, None, None, None, pack=False)
     return workspace
 
@@ -75,15 +75,15 @@ def test_bless_records_statuses_and_hashes(passing: Path) -> None:
     assert baseline.scope == "production"
     assert baseline.blessed_at == "2026-12-04T21:20:00.000000Z"
     assert baseline.run_now == "2026-12-04T21:15:00.000000Z"
-    assert sorted(baseline.controls) == ["BK-01", "LT-01"]
-    lt01 = baseline.controls["LT-01"]
+    assert sorted(baseline.controls) == ["BAK-01", "CAP-01"]
+    lt01 = baseline.controls["CAP-01"]
     assert lt01.status == "pass"
     assert lt01.gate == "fail"
-    assert lt01.source == "controls/lt-01-latency.yaml"
+    assert lt01.source == "controls/cap-01-latency.yaml"
     assert lt01.params == {"latency_p50_ms": 1000, "latency_p95_ms": 3000, "latency_p99_ms": 5000}
     assert lt01.params_sha256 == params_sha256(lt01.params)
     assert lt01.definition is not None
-    assert lt01.definition["id"] == "LT-01"
+    assert lt01.definition["id"] == "CAP-01"
     ledger.close()
 
 
@@ -133,7 +133,7 @@ def test_bless_rejects_run_with_failures(failing: Path) -> None:
     with pytest.raises(UsageError) as raised:
         bless(ledger, scope="production", key=signing_key(failing), now=BLESSED_AT)
 
-    assert "has controls that are not met: LT-02 (fail)" in str(raised.value)
+    assert "has controls that are not met: CAP-02 (fail)" in str(raised.value)
     assert "--allow-failures" in str(raised.value)
     assert latest_baseline(ledger, "production") is None
     ledger.close()
@@ -147,7 +147,7 @@ def test_bless_allow_failures_records_known_failure(failing: Path) -> None:
     )
 
     assert baseline.allow_failures
-    assert baseline.controls["LT-02"].status == "fail"
+    assert baseline.controls["CAP-02"].status == "fail"
     ledger.close()
 
 

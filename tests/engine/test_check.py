@@ -40,8 +40,8 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "platform"
 NOW = parse_now("2026-12-04T21:15:00Z")
 # Controls of the example that pass at NOW.
 PASSING = (
-    "lt-01-latency.yaml",
-    "bk-01-full-backup.yaml",
+    "cap-01-latency.yaml",
+    "bak-01-full-backup.yaml",
     "dr-01-recovery-time.yaml",
     "pol-01-information-security.yaml",
 )
@@ -154,9 +154,9 @@ def test_collect_results_pass_at_demo_instant(workspace_dir: Path) -> None:
     )
 
     assert statuses(results) == {
-        "BK-01": "pass",
+        "BAK-01": "pass",
         "DR-01": "pass",
-        "LT-01": "pass",
+        "CAP-01": "pass",
         "POL-01": "pass",
     }
 
@@ -190,30 +190,30 @@ def test_replay_current_params(workspace_dir: Path) -> None:
 
     results = {result.control_id: result for result in replay(workspace_dir)}
 
-    lt01 = results["LT-01"]
+    lt01 = results["CAP-01"]
     assert lt01.status is Status.FAIL
     failed = [a for a in lt01.assertions if a.outcome == "fail"]
-    assert [a.name for a in failed] == ["p99 latency under 5 s"]
+    assert [a.name for a in failed] == ["p99 latency under target"]
     assert failed[0].facts["params.latency_p99_ms"] == 10
-    assert results["BK-01"].status is Status.PASS
+    assert results["BAK-01"].status is Status.PASS
 
 
 def test_replay_ignores_changed_inputs(workspace_dir: Path) -> None:
     record_run(workspace_dir)
     (workspace_dir / "inputs" / "k6-summary.json").write_text("{}", encoding="utf-8")
 
-    assert statuses(replay(workspace_dir))["LT-01"] == "pass"
+    assert statuses(replay(workspace_dir))["CAP-01"] == "pass"
 
 
 def test_replay_new_parameters_missing(workspace_dir: Path) -> None:
     record_run(workspace_dir)
-    control = workspace_dir / "controls" / "lt-01-latency.yaml"
+    control = workspace_dir / "controls" / "cap-01-latency.yaml"
     text = control.read_text(encoding="utf-8")
     control.write_text(
         text.replace("inputs/k6-summary.json", "inputs/k6-other.json"), encoding="utf-8"
     )
 
-    lt01 = next(result for result in replay(workspace_dir) if result.control_id == "LT-01")
+    lt01 = next(result for result in replay(workspace_dir) if result.control_id == "CAP-01")
 
     assert lt01.status is Status.MISSING
     assert "other parameters than the control names now" in (lt01.evidence[0].message or "")
@@ -221,9 +221,9 @@ def test_replay_new_parameters_missing(workspace_dir: Path) -> None:
 
 def test_replay_evidence_not_recorded_is_missing(workspace_dir: Path) -> None:
     record_run(workspace_dir)
-    shutil.copy(EXAMPLE / "controls" / "lt-02-error-rate.yaml", workspace_dir / "controls")
+    shutil.copy(EXAMPLE / "controls" / "cap-02-error-rate.yaml", workspace_dir / "controls")
 
-    lt02 = next(result for result in replay(workspace_dir) if result.control_id == "LT-02")
+    lt02 = next(result for result in replay(workspace_dir) if result.control_id == "CAP-02")
 
     assert lt02.status is Status.MISSING
     assert "recorded no evidence 'k6'" in (lt02.evidence[0].message or "")
@@ -231,11 +231,11 @@ def test_replay_evidence_not_recorded_is_missing(workspace_dir: Path) -> None:
 
 def test_replay_freshness_current_max_age(workspace_dir: Path) -> None:
     record_run(workspace_dir)
-    control = workspace_dir / "controls" / "bk-01-full-backup.yaml"
+    control = workspace_dir / "controls" / "bak-01-full-backup.yaml"
     text = control.read_text(encoding="utf-8")
     control.write_text(text.replace("max_age: 26h", "max_age: 1h"), encoding="utf-8")
 
-    bk01 = next(result for result in replay(workspace_dir) if result.control_id == "BK-01")
+    bk01 = next(result for result in replay(workspace_dir) if result.control_id == "BAK-01")
 
     assert bk01.status is Status.ERROR
     assert bk01.evidence[0].stale is not None
@@ -246,7 +246,7 @@ def test_replay_freshness_uses_given_now(workspace_dir: Path) -> None:
     record_run(workspace_dir)
 
     later = parse_now("2026-12-07T00:00:00Z")
-    bk01 = next(result for result in replay(workspace_dir, later) if result.control_id == "BK-01")
+    bk01 = next(result for result in replay(workspace_dir, later) if result.control_id == "BAK-01")
 
     assert bk01.status is Status.ERROR
 
@@ -274,10 +274,10 @@ def test_gate_status_changes(
     workspace_dir: Path, blessed: str, now: Status, change: str, blocks: bool
 ) -> None:
     workspace = load_workspace(workspace_dir)
-    baseline = baseline_of(workspace, {"LT-01": blessed})
+    baseline = baseline_of(workspace, {"CAP-01": blessed})
 
     verdicts = gate_results(
-        workspace, [result_with(workspace, "LT-01", now)], baseline, strict=False
+        workspace, [result_with(workspace, "CAP-01", now)], baseline, strict=False
     )
 
     assert verdicts[0].change == change
@@ -286,10 +286,10 @@ def test_gate_status_changes(
 
 def test_gate_regression_names_statuses(workspace_dir: Path) -> None:
     workspace = load_workspace(workspace_dir)
-    baseline = baseline_of(workspace, {"LT-01": "pass"})
+    baseline = baseline_of(workspace, {"CAP-01": "pass"})
 
     verdict = gate_results(
-        workspace, [result_with(workspace, "LT-01", Status.FAIL)], baseline, strict=False
+        workspace, [result_with(workspace, "CAP-01", Status.FAIL)], baseline, strict=False
     )[0]
 
     assert verdict.reasons == ["regression: pass in the baseline, fail now"]
@@ -298,25 +298,25 @@ def test_gate_regression_names_statuses(workspace_dir: Path) -> None:
 def test_gate_no_baseline_blocks_unmet(workspace_dir: Path) -> None:
     workspace = load_workspace(workspace_dir)
     results = [
-        result_with(workspace, "BK-01", Status.PASS),
+        result_with(workspace, "BAK-01", Status.PASS),
         result_with(workspace, "DR-01", Status.WAIVED),
-        result_with(workspace, "LT-01", Status.MISSING),
+        result_with(workspace, "CAP-01", Status.MISSING),
         result_with(workspace, "POL-01", Status.NOT_APPLICABLE),
     ]
 
     verdicts = {v.control_id: v for v in gate_results(workspace, results, None, strict=False)}
 
-    assert [c for c, v in verdicts.items() if v.blocking] == ["LT-01"]
-    assert verdicts["LT-01"].reasons == ["missing, and no baseline is blessed for this scope"]
+    assert [c for c, v in verdicts.items() if v.blocking] == ["CAP-01"]
+    assert verdicts["CAP-01"].reasons == ["missing, and no baseline is blessed for this scope"]
     assert all(v.change is None for v in verdicts.values())
 
 
 def test_gate_new_unmet_control_passes(workspace_dir: Path) -> None:
     workspace = load_workspace(workspace_dir)
-    baseline = baseline_of(workspace, {"BK-01": "pass"})
+    baseline = baseline_of(workspace, {"BAK-01": "pass"})
 
     verdict = gate_results(
-        workspace, [result_with(workspace, "LT-01", Status.FAIL)], baseline, strict=False
+        workspace, [result_with(workspace, "CAP-01", Status.FAIL)], baseline, strict=False
     )[0]
 
     assert verdict.change == NEW
@@ -325,10 +325,10 @@ def test_gate_new_unmet_control_passes(workspace_dir: Path) -> None:
 
 def test_gate_strict_blocks_known_and_new(workspace_dir: Path) -> None:
     workspace = load_workspace(workspace_dir)
-    baseline = baseline_of(workspace, {"BK-01": "fail"})
+    baseline = baseline_of(workspace, {"BAK-01": "fail"})
     results = [
-        result_with(workspace, "BK-01", Status.FAIL),
-        result_with(workspace, "LT-01", Status.ERROR),
+        result_with(workspace, "BAK-01", Status.FAIL),
+        result_with(workspace, "CAP-01", Status.ERROR),
     ]
 
     verdicts = gate_results(workspace, results, baseline, strict=True)
@@ -341,7 +341,7 @@ def test_gate_strict_leaves_not_applicable_alone(workspace_dir: Path) -> None:
     workspace = load_workspace(workspace_dir)
 
     verdicts = gate_results(
-        workspace, [result_with(workspace, "BK-01", Status.NOT_APPLICABLE)], None, strict=True
+        workspace, [result_with(workspace, "BAK-01", Status.NOT_APPLICABLE)], None, strict=True
     )
 
     assert not verdicts[0].blocking
@@ -349,42 +349,42 @@ def test_gate_strict_leaves_not_applicable_alone(workspace_dir: Path) -> None:
 
 def test_gate_removed_control_blocks(workspace_dir: Path) -> None:
     workspace = load_workspace(workspace_dir)
-    baseline = baseline_of(workspace, {"BK-01": "pass", "LT-01": "pass"})
+    baseline = baseline_of(workspace, {"BAK-01": "pass", "CAP-01": "pass"})
 
     verdicts = gate_results(
-        workspace, [result_with(workspace, "BK-01", Status.PASS)], baseline, strict=False
+        workspace, [result_with(workspace, "BAK-01", Status.PASS)], baseline, strict=False
     )
 
     removed = verdicts[-1]
-    assert removed.control_id == "LT-01"
+    assert removed.control_id == "CAP-01"
     assert removed.change == REMOVED
     assert removed.blocking
-    assert removed.source == "controls/lt-01-latency.yaml"
+    assert removed.source == "controls/cap-01-latency.yaml"
     assert removed.reasons == ["removed since the baseline, where it was pass"]
 
 
 def test_gate_params_change_blocks_only_readers(workspace_dir: Path) -> None:
     blessed = load_workspace(workspace_dir)
-    baseline = baseline_of(blessed, {"BK-01": "pass", "LT-01": "pass"})
+    baseline = baseline_of(blessed, {"BAK-01": "pass", "CAP-01": "pass"})
     set_param(workspace_dir, "latency_p99_ms", "4999")
     workspace = load_workspace(workspace_dir)
     results = [
-        result_with(workspace, "BK-01", Status.PASS),
-        result_with(workspace, "LT-01", Status.PASS),
+        result_with(workspace, "BAK-01", Status.PASS),
+        result_with(workspace, "CAP-01", Status.PASS),
     ]
 
     verdicts = {v.control_id: v for v in gate_results(workspace, results, baseline, strict=False)}
 
-    assert not verdicts["BK-01"].blocking
-    assert verdicts["LT-01"].blocking
-    assert [describe_change(c) for c in verdicts["LT-01"].definition_changes] == [
+    assert not verdicts["BAK-01"].blocking
+    assert verdicts["CAP-01"].blocking
+    assert [describe_change(c) for c in verdicts["CAP-01"].definition_changes] == [
         "params.latency_p99_ms (5000 -> 4999)"
     ]
 
 
 def test_gate_assertion_edit_named(workspace_dir: Path) -> None:
-    baseline = baseline_of(load_workspace(workspace_dir), {"LT-01": "pass"})
-    control = workspace_dir / "controls" / "lt-01-latency.yaml"
+    baseline = baseline_of(load_workspace(workspace_dir), {"CAP-01": "pass"})
+    control = workspace_dir / "controls" / "cap-01-latency.yaml"
     text = control.read_text(encoding="utf-8")
     control.write_text(
         text.replace("k6.p95_ms < params.latency_p95_ms", "k6.p95_ms <= params.latency_p95_ms"),
@@ -393,7 +393,7 @@ def test_gate_assertion_edit_named(workspace_dir: Path) -> None:
     workspace = load_workspace(workspace_dir)
 
     verdict = gate_results(
-        workspace, [result_with(workspace, "LT-01", Status.PASS)], baseline, strict=False
+        workspace, [result_with(workspace, "CAP-01", Status.PASS)], baseline, strict=False
     )[0]
 
     assert verdict.blocking
@@ -402,12 +402,12 @@ def test_gate_assertion_edit_named(workspace_dir: Path) -> None:
 
 
 def test_gate_warn_control_warns(workspace_dir: Path) -> None:
-    control = workspace_dir / "controls" / "lt-01-latency.yaml"
+    control = workspace_dir / "controls" / "cap-01-latency.yaml"
     control.write_text(control.read_text(encoding="utf-8") + "gate: warn\n", encoding="utf-8")
     workspace = load_workspace(workspace_dir)
 
     verdict = gate_results(
-        workspace, [result_with(workspace, "LT-01", Status.FAIL)], None, strict=True
+        workspace, [result_with(workspace, "CAP-01", Status.FAIL)], None, strict=True
     )[0]
 
     assert verdict.gate == "warn"
@@ -416,13 +416,13 @@ def test_gate_warn_control_warns(workspace_dir: Path) -> None:
 
 
 def test_gate_relaxed_warn_still_blocks(workspace_dir: Path) -> None:
-    baseline = baseline_of(load_workspace(workspace_dir), {"LT-01": "pass"})
-    control = workspace_dir / "controls" / "lt-01-latency.yaml"
+    baseline = baseline_of(load_workspace(workspace_dir), {"CAP-01": "pass"})
+    control = workspace_dir / "controls" / "cap-01-latency.yaml"
     control.write_text(control.read_text(encoding="utf-8") + "gate: warn\n", encoding="utf-8")
     workspace = load_workspace(workspace_dir)
 
     verdict = gate_results(
-        workspace, [result_with(workspace, "LT-01", Status.FAIL)], baseline, strict=False
+        workspace, [result_with(workspace, "CAP-01", Status.FAIL)], baseline, strict=False
     )[0]
 
     assert verdict.gate == "fail"

@@ -68,7 +68,7 @@ def test_compare_values_tells_bool_from_number() -> None:
 def small_workspace(root: Path) -> Path:
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("evidence", "reports", ".assay"))
     for path in (root / "controls").glob("*.yaml"):
-        if path.name not in ("lt-01-latency.yaml", "bk-01-full-backup.yaml"):
+        if path.name not in ("cap-01-latency.yaml", "bak-01-full-backup.yaml"):
             path.unlink()
     keys.generate(root / ".assay")
     return root
@@ -99,7 +99,7 @@ def test_diff_runs_reports_status_and_fact(two_runs: tuple[Path, str, str]) -> N
         ledger, resolve_run(ledger, first, "production"), resolve_run(ledger, second, "production")
     )
 
-    assert [item.control for item in result.changed] == ["LT-01"]
+    assert [item.control for item in result.changed] == ["CAP-01"]
     lt01 = result.changed[0]
     assert (lt01.status_before, lt01.status_after) == ("pass", "fail")
     assert not lt01.definition_changed
@@ -122,8 +122,8 @@ def test_diff_runs_json_lists_unchanged(two_runs: tuple[Path, str, str]) -> None
 
     assert document["before"]["run"] == first
     assert document["after"]["run"] == second
-    assert document["unchanged"] == ["BK-01"]
-    assert [item["control"] for item in document["controls"]] == ["LT-01"]
+    assert document["unchanged"] == ["BAK-01"]
+    assert [item["control"] for item in document["controls"]] == ["CAP-01"]
     facts = {fact["path"]: fact for fact in document["controls"][0]["evidence"][0]["facts"]}
     assert facts["k6.p99_ms"]["change"] == "changed"
     assert facts["k6.p99_ms"]["after"] == 6000.25
@@ -142,7 +142,7 @@ def test_diff_same_run_has_no_changes(two_runs: tuple[Path, str, str]) -> None:
 def test_diff_definition_change_is_reported(tmp_path: Path) -> None:
     workspace = small_workspace(tmp_path / "ws")
     run_command(workspace, NOW, None, None, None, pack=False)
-    control = workspace / "controls" / "lt-01-latency.yaml"
+    control = workspace / "controls" / "cap-01-latency.yaml"
     control.write_text(
         control.read_text(encoding="utf-8").replace("owner: platform-team", "owner: sre"),
         encoding="utf-8",
@@ -156,7 +156,7 @@ def test_diff_definition_change_is_reported(tmp_path: Path) -> None:
         resolve_run(ledger, "latest", "production"),
     )
 
-    assert [(item.control, item.definition_changed) for item in result.changed] == [("LT-01", True)]
+    assert [(item.control, item.definition_changed) for item in result.changed] == [("CAP-01", True)]
     ledger.close()
 
 

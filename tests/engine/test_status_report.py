@@ -22,11 +22,11 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "platform"
 # The example inputs describe 2026-12-04 between 19:19 and 20:01 UTC.
 RUN_NOW = datetime(2026, 12, 4, 21, 15, tzinfo=UTC)
 EXAMPLE_CONTROLS = (
-    "lt-01-latency.yaml",                  # LT-01 [A1.1] pass
-    "bk-01-full-backup.yaml",              # BK-01 [A1.2] pass
-    "bk-03-retention.yaml",                # BK-03 [A1.2, A1.3] fail
-    "pol-01-information-security.yaml",    # POL-01 [CC1.1, CC2.2, CC5.3] pass
-    "iso-04-memory-isolation.yaml",        # ISO-04 [CC6.1] missing
+    "cap-01-latency.yaml",                 # CAP-01 [A1.1] pass
+    "bak-01-full-backup.yaml",             # BAK-01 [A1.2] pass
+    "bak-03-retention.yaml",               # BAK-03 [A1.2, A1.3] fail
+    "pol-01-information-security.yaml",    # POL-01 [CC1.1, CC2.2, CC5.1, CC5.3] pass
+    "key-01-key-rotation.yaml",            # KEY-01 [CC6.1, C1.1] missing
 )
 MANUAL_CONTROL = """\
 id: MAN-01
@@ -41,7 +41,7 @@ criteria: [CC6.4]
 not_applicable: The platform runs only in a cloud provider's data centres.
 """
 WAIVER = """\
-control: BK-03
+control: BAK-03
 scope: production
 justification: The backup repository is new and reaches 30 days of backups on 2026-12-09.
 owner: database-team
@@ -203,7 +203,7 @@ def test_status_before_any_run(tmp_path: Path) -> None:
 
     assert report.run is None
     assert report.controls_by_status() == {
-        "missing": ["BK-01", "BK-03", "ISO-04", "LT-01", "POL-01"],
+        "missing": ["BAK-01", "BAK-03", "CAP-01", "KEY-01", "POL-01"],
         "manual": ["MAN-01"],
         "not_applicable": ["NA-01"],
     }
@@ -219,17 +219,17 @@ def test_status_after_run_matches_hand_table(tmp_path: Path) -> None:
     by_category = _by_category(report.categories)
 
     assert report.controls_by_status() == {
-        "fail": ["BK-03"], "missing": ["ISO-04"], "manual": ["MAN-01"],
-        "pass": ["BK-01", "LT-01", "POL-01"], "not_applicable": ["NA-01"],
+        "fail": ["BAK-03"], "missing": ["KEY-01"], "manual": ["MAN-01"],
+        "pass": ["BAK-01", "CAP-01", "POL-01"], "not_applicable": ["NA-01"],
     }
     security = by_category["security"]
     # 33 criteria, CC6.4 not applicable; met only through POL-01's policy.
-    assert security.criteria_met == ["CC1.1", "CC2.2", "CC5.3"]
+    assert security.criteria_met == ["CC1.1", "CC2.2", "CC5.1", "CC5.3"]
     assert security.criteria_not_applicable == ["CC6.4"]
     assert security.total == 32
-    cited = {"CC1.1", "CC1.2", "CC2.2", "CC5.3", "CC6.1", "CC6.4"}
+    cited = {"CC1.1", "CC1.2", "CC2.2", "CC5.1", "CC5.3", "CC6.1", "CC6.4"}
     assert security.coverage_gaps == _security_gaps(cited)
-    assert len(security.coverage_gaps) == 27
+    assert len(security.coverage_gaps) == 26
     not_met_with_controls = set(security.criteria_not_met) - set(security.coverage_gaps)
     assert sorted(not_met_with_controls) == ["CC1.2", "CC6.1"]
     assert security.status_text == "In progress"
@@ -240,7 +240,8 @@ def test_status_after_run_matches_hand_table(tmp_path: Path) -> None:
     assert availability.status_text == "In progress"
     evidenced = {row["criterion"]: row["evidenced"] for row in report.criteria_rows()}
     expected = {
-        "CC1.1": "documents", "CC2.2": "documents", "CC5.3": "documents", "CC1.2": "none",
+        "CC1.1": "documents", "CC2.2": "documents", "CC5.1": "documents", "CC5.3": "documents",
+        "CC1.2": "none",
         "CC6.1": "none", "A1.1": "automated", "A1.2": "automated", "A1.3": "none",
     }
     assert {criterion: evidenced[criterion] for criterion in expected} == expected
@@ -255,12 +256,12 @@ def test_status_ignores_incomplete_and_other_scope_runs(tmp_path: Path) -> None:
     run_command(root, RUN_NOW, None, "staging", None, pack=False)
     ledger = Ledger(f"sqlite:///{root / 'evidence' / 'ledger.db'}")
     try:
-        bk03 = next(r for r in outcome.results if r.control_id == "BK-03")
+        bk03 = next(r for r in outcome.results if r.control_id == "BAK-03")
         stamp = "2026-12-04T22:00:00.000000Z"
         ledger.append(run="interrupted", scope="production", time=stamp, entries=[
             NewRecord("run", {"now": stamp}),
             NewRecord("result", {
-                "control": "BK-03", "status": "pass",
+                "control": "BAK-03", "status": "pass",
                 "control_sha256": bk03.loaded.definition_sha256,
             }),
         ])
@@ -271,7 +272,7 @@ def test_status_ignores_incomplete_and_other_scope_runs(tmp_path: Path) -> None:
 
     assert report.run is not None
     assert report.run.run == outcome.run_id
-    assert report.controls_by_status()["fail"] == ["BK-03"]
+    assert report.controls_by_status()["fail"] == ["BAK-03"]
 
 
 def test_status_shows_waivers_and_attestations(tmp_path: Path) -> None:
@@ -280,7 +281,7 @@ def test_status_shows_waivers_and_attestations(tmp_path: Path) -> None:
     config = root / "assay.yaml"
     config.write_text(config.read_text(encoding="utf-8") + PEOPLE, encoding="utf-8")
     (root / "waivers").mkdir()
-    (root / "waivers" / "bk-03.yaml").write_text(WAIVER)
+    (root / "waivers" / "bak-03.yaml").write_text(WAIVER)
     alice_key = root / "people" / "alice" / "signing-key.pem"
     attest_control(root, "MAN-01", by="alice", note="Board meeting held", key_path=alice_key,
                    now=datetime(2026, 12, 4, 10, 0, tzinfo=UTC), expires="7d")
@@ -295,17 +296,17 @@ def test_status_shows_waivers_and_attestations(tmp_path: Path) -> None:
 
     assert report.run is not None
     assert report.run.run == outcome.run_id
-    assert report.controls_by_status()["waived"] == ["BK-03"]
-    assert report.controls_by_status()["pass"] == ["BK-01", "LT-01", "MAN-01", "POL-01"]
+    assert report.controls_by_status()["waived"] == ["BAK-03"]
+    assert report.controls_by_status()["pass"] == ["BAK-01", "CAP-01", "MAN-01", "POL-01"]
     assert by_category["availability"].criteria_met == ["A1.1", "A1.2", "A1.3"]
     assert by_category["availability"].status_text == "Ready"
-    assert by_category["security"].criteria_met == ["CC1.1", "CC1.2", "CC2.2", "CC5.3"]
+    assert by_category["security"].criteria_met == ["CC1.1", "CC1.2", "CC2.2", "CC5.1", "CC5.3"]
     evidenced = by_category["availability"].evidenced
     assert evidenced == {"A1.1": "automated", "A1.2": "automated", "A1.3": "none"}
     assert by_category["security"].evidenced["CC1.2"] == "attestation"
     [waiver] = report.waivers
-    assert waiver.control == "BK-03"
-    assert waiver.file == "waivers/bk-03.yaml"
+    assert waiver.control == "BAK-03"
+    assert waiver.file == "waivers/bak-03.yaml"
     assert waiver.approver == "security-lead"
     assert waiver.expires == "2026-12-10T00:00:00.000000Z"
     assert waiver.real_status == "fail"
@@ -317,7 +318,7 @@ def test_status_shows_waivers_and_attestations(tmp_path: Path) -> None:
     assert attestation.due
     assert attestation.expires == "2026-12-11T10:00:00.000000Z"
     assert report.warnings == [
-        "waiver waivers/bk-03.yaml for BK-03 expires in 5.11 days (at 2026-12-10T00:00:00.000000Z)",
+        "waiver waivers/bak-03.yaml for BAK-03 expires in 5.11 days (at 2026-12-10T00:00:00.000000Z)",
         "the attestation of MAN-01 expires in 6.53 days (at 2026-12-11T10:00:00.000000Z)",
     ]
 
@@ -325,7 +326,7 @@ def test_status_shows_waivers_and_attestations(tmp_path: Path) -> None:
 def test_status_reports_expired_waiver(tmp_path: Path) -> None:
     root = _workspace(tmp_path)
     (root / "waivers").mkdir()
-    (root / "waivers" / "bk-03.yaml").write_text(WAIVER)
+    (root / "waivers" / "bak-03.yaml").write_text(WAIVER)
     run_command(root, RUN_NOW, None, None, None, pack=False)
 
     report = build_status(root, datetime(2026, 12, 12, tzinfo=UTC), None)
@@ -334,7 +335,7 @@ def test_status_reports_expired_waiver(tmp_path: Path) -> None:
     assert waiver.expired
     assert not waiver.expiring_soon
     assert report.warnings == [
-        "waiver waivers/bk-03.yaml for BK-03 expired at 2026-12-10T00:00:00.000000Z; "
+        "waiver waivers/bak-03.yaml for BAK-03 expired at 2026-12-10T00:00:00.000000Z; "
         "the next run reports the control's real status"
     ]
 
@@ -363,4 +364,4 @@ def test_status_json_shape(tmp_path: Path) -> None:
     assert len(document["criteria"]) == 36
     control = next(item for item in document["controls"] if item["control"] == "POL-01")
     assert control["evidenced"] == "documents"
-    assert control["criteria"] == ["CC1.1", "CC2.2", "CC5.3"]
+    assert control["criteria"] == ["CC1.1", "CC2.2", "CC5.1", "CC5.3"]

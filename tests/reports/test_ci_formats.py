@@ -37,8 +37,8 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "platform"
 SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "schemas"
 NOW = parse_now("2026-12-04T21:15:00Z")
 PASSING = (
-    "lt-01-latency.yaml",
-    "bk-01-full-backup.yaml",
+    "cap-01-latency.yaml",
+    "bak-01-full-backup.yaml",
     "dr-01-recovery-time.yaml",
     "pol-01-information-security.yaml",
 )
@@ -107,7 +107,7 @@ def blessed_workspace(parent: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory) -> GateReport:
-    """A report where LT-01 regressed (slow p99), BK-01 cannot read its input, DR-01 was removed."""
+    """A report where CAP-01 regressed (slow p99), BAK-01 cannot read its input, DR-01 was removed."""
     root = blessed_workspace(tmp_path_factory.mktemp("broken"))
     summary_path = root / "inputs" / "k6-summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
@@ -120,12 +120,12 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> GateReport:
 
 @pytest.fixture(scope="module")
 def changed(tmp_path_factory: pytest.TempPathFactory) -> GateReport:
-    """A report where LT-01 passes with a lowered p99 threshold and LT-02 is new and fails."""
+    """A report where CAP-01 passes with a lowered p99 threshold and CAP-02 is new and fails."""
     root = blessed_workspace(tmp_path_factory.mktemp("changed"))
     config = root / "assay.yaml"
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace("latency_p99_ms: 5000", "latency_p99_ms: 4000"), encoding="utf-8")
-    shutil.copy(EXAMPLE / "controls" / "lt-02-error-rate.yaml", root / "controls")
+    shutil.copy(EXAMPLE / "controls" / "cap-02-error-rate.yaml", root / "controls")
     return report_of(root)
 
 
@@ -136,10 +136,10 @@ def passing(tmp_path_factory: pytest.TempPathFactory) -> GateReport:
 
 @pytest.fixture(scope="module")
 def warned(tmp_path_factory: pytest.TempPathFactory) -> GateReport:
-    """No baseline; LT-02 fails under `gate: warn`, POL-01 is not applicable."""
+    """No baseline; CAP-02 fails under `gate: warn`, POL-01 is not applicable."""
     root = make_workspace(tmp_path_factory.mktemp("warned"))
-    lt02 = (EXAMPLE / "controls" / "lt-02-error-rate.yaml").read_text(encoding="utf-8")
-    (root / "controls" / "lt-02-error-rate.yaml").write_text(
+    lt02 = (EXAMPLE / "controls" / "cap-02-error-rate.yaml").read_text(encoding="utf-8")
+    (root / "controls" / "cap-02-error-rate.yaml").write_text(
         lt02 + "gate: warn\n", encoding="utf-8"
     )
     pol01 = root / "controls" / "pol-01-information-security.yaml"
@@ -175,19 +175,19 @@ def test_junit_validates_against_xsd(
 def test_junit_outcomes_follow_gate(broken: GateReport) -> None:
     cases = junit_cases(render_junit(broken))
 
-    assert cases["LT-01"].find("failure") is not None
-    assert cases["BK-01"].find("error") is not None
+    assert cases["CAP-01"].find("failure") is not None
+    assert cases["BAK-01"].find("error") is not None
     assert cases["DR-01"].find("failure") is not None
     assert len(list(cases["POL-01"])) == 0
 
 
 def test_junit_failure_holds_assertion_and_facts(broken: GateReport) -> None:
-    failure = junit_cases(render_junit(broken))["LT-01"].find("failure")
+    failure = junit_cases(render_junit(broken))["CAP-01"].find("failure")
     assert failure is not None
 
     assert failure.get("message") == "regression: pass in the baseline, fail now"
     assert failure.get("type") == "regression"
-    assert "fail: p99 latency under 5 s: k6.p99_ms < params.latency_p99_ms" in (failure.text or "")
+    assert "fail: p99 latency under target: k6.p99_ms < params.latency_p99_ms" in (failure.text or "")
     assert f"k6.p99_ms = {SLOW_P99_MS}" in (failure.text or "")
     assert "params.latency_p99_ms = 5000" in (failure.text or "")
 
@@ -205,7 +205,7 @@ def test_junit_counts_match_exit_code(
 def test_junit_warning_and_na_skipped(warned: GateReport) -> None:
     cases = junit_cases(render_junit(warned))
 
-    lt02 = cases["LT-02"].find("skipped")
+    lt02 = cases["CAP-02"].find("skipped")
     pol01 = cases["POL-01"].find("skipped")
     assert lt02 is not None and (lt02.get("message") or "").startswith(
         "gate: warn, not blocking: fail"
@@ -251,43 +251,43 @@ def test_sarif_validates_against_schema(
 def test_sarif_locates_failing_assertion(broken: GateReport) -> None:
     log = json.loads(render_sarif(broken))
     results = {result["ruleId"]: result for result in log["runs"][0]["results"]}
-    control = broken.workspace.root / "controls" / "lt-01-latency.yaml"
+    control = broken.workspace.root / "controls" / "cap-01-latency.yaml"
 
-    location = results["LT-01"]["locations"][0]["physicalLocation"]
-    assert location["artifactLocation"]["uri"] == "compliance/controls/lt-01-latency.yaml"
+    location = results["CAP-01"]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "compliance/controls/cap-01-latency.yaml"
     assert location["region"]["startLine"] == line_of_text(
         control, "k6.p99_ms < params.latency_p99_ms"
     )
-    assert results["LT-01"]["level"] == "error"
-    assert "k6.p99_ms = 6000.25" in results["LT-01"]["message"]["text"]
+    assert results["CAP-01"]["level"] == "error"
+    assert "k6.p99_ms = 6000.25" in results["CAP-01"]["message"]["text"]
 
 
 def test_sarif_locates_failing_evidence(broken: GateReport) -> None:
     log = json.loads(render_sarif(broken))
     results = {result["ruleId"]: result for result in log["runs"][0]["results"]}
-    control = broken.workspace.root / "controls" / "bk-01-full-backup.yaml"
+    control = broken.workspace.root / "controls" / "bak-01-full-backup.yaml"
 
-    region = results["BK-01"]["locations"][0]["physicalLocation"]["region"]
+    region = results["BAK-01"]["locations"][0]["physicalLocation"]["region"]
     assert region["startLine"] == line_of_text(control, "- id: backups")
 
 
 def test_sarif_locates_changed_param(changed: GateReport) -> None:
     results = {r["ruleId"]: r for r in json.loads(render_sarif(changed))["runs"][0]["results"]}
-    control = changed.workspace.root / "controls" / "lt-01-latency.yaml"
+    control = changed.workspace.root / "controls" / "cap-01-latency.yaml"
 
-    region = results["LT-01"]["locations"][0]["physicalLocation"]["region"]
+    region = results["CAP-01"]["locations"][0]["physicalLocation"]["region"]
     assert region["startLine"] == line_of_text(control, "k6.p99_ms < params.latency_p99_ms")
-    assert results["LT-01"]["level"] == "error"
-    assert results["LT-01"]["message"]["text"].startswith(
+    assert results["CAP-01"]["level"] == "error"
+    assert results["CAP-01"]["message"]["text"].startswith(
         "definition changed since the baseline: params.latency_p99_ms (5000 -> 4000)"
     )
 
 
 def test_new_failing_control_is_note(changed: GateReport) -> None:
     results = {r["ruleId"]: r for r in json.loads(render_sarif(changed))["runs"][0]["results"]}
-    skipped = junit_cases(render_junit(changed))["LT-02"].find("skipped")
+    skipped = junit_cases(render_junit(changed))["CAP-02"].find("skipped")
 
-    assert results["LT-02"]["level"] == "note"
+    assert results["CAP-02"]["level"] == "note"
     assert skipped is not None
     assert skipped.get("message") == "fail, new since the baseline (not blocking)"
     assert changed.exit_code == 1
@@ -298,12 +298,12 @@ def test_sarif_rules_are_controls(broken: GateReport) -> None:
     run = log["runs"][0]
 
     assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == [
-        "BK-01",
-        "LT-01",
+        "BAK-01",
+        "CAP-01",
         "POL-01",
         "DR-01",
     ]
-    assert sorted(result["ruleId"] for result in run["results"]) == ["BK-01", "DR-01", "LT-01"]
+    assert sorted(result["ruleId"] for result in run["results"]) == ["BAK-01", "CAP-01", "DR-01"]
     for result in run["results"]:
         assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
 
@@ -311,7 +311,7 @@ def test_sarif_rules_are_controls(broken: GateReport) -> None:
 def test_sarif_levels_for_warning(warned: GateReport) -> None:
     results = json.loads(render_sarif(warned))["runs"][0]["results"]
 
-    assert [(r["ruleId"], r["level"]) for r in results] == [("LT-02", "warning")]
+    assert [(r["ruleId"], r["level"]) for r in results] == [("CAP-02", "warning")]
 
 
 # github -----------------------------------------------------------------------------------
@@ -319,18 +319,18 @@ def test_sarif_levels_for_warning(warned: GateReport) -> None:
 
 def test_github_annotates_control_file(broken: GateReport) -> None:
     lines = render_github(broken).splitlines()
-    control = broken.workspace.root / "controls" / "lt-01-latency.yaml"
+    control = broken.workspace.root / "controls" / "cap-01-latency.yaml"
     line = line_of_text(control, "k6.p99_ms < params.latency_p99_ms")
 
-    lt01 = [item for item in lines if "lt-01-latency.yaml" in item]
+    lt01 = [item for item in lines if "cap-01-latency.yaml" in item]
     assert len(lt01) == 1
     assert lt01[0].startswith(
-        f"::error file=compliance/controls/lt-01-latency.yaml,line={line},col="
+        f"::error file=compliance/controls/cap-01-latency.yaml,line={line},col="
     )
-    assert "title=LT-01 regression%3A pass in the baseline%2C fail now::" in lt01[0]
+    assert "title=CAP-01 regression%3A pass in the baseline%2C fail now::" in lt01[0]
     assert "%0A  k6.p99_ms = 6000.25" in lt01[0]
     assert lines[-1].startswith(
-        "assay check: gate failed: 3 controls block the build (BK-01, LT-01, DR-01)"
+        "assay check: gate failed: 3 controls block the build (BAK-01, CAP-01, DR-01)"
     )
 
 
@@ -347,7 +347,7 @@ def test_github_escapes_percent_and_newlines(passing: GateReport) -> None:
         verdict.reasons = []
 
     annotation = text.splitlines()[0]
-    assert "title=BK-01 a%2C b%3A c::" in annotation
+    assert "title=BAK-01 a%2C b%3A c::" in annotation
     assert "50%25 done%0D%0Anext" in annotation
 
 
@@ -360,10 +360,10 @@ def test_json_report_shape(broken: GateReport) -> None:
     assert document["format"] == "assay.check"
     assert document["passed"] is False
     assert document["exit_code"] == 1
-    assert document["summary"]["blocking"] == ["BK-01", "LT-01", "DR-01"]
+    assert document["summary"]["blocking"] == ["BAK-01", "CAP-01", "DR-01"]
     controls = {item["id"]: item for item in document["controls"]}
-    assert controls["LT-01"]["change"] == "regression"
-    assert controls["LT-01"]["file"] == "compliance/controls/lt-01-latency.yaml"
+    assert controls["CAP-01"]["change"] == "regression"
+    assert controls["CAP-01"]["file"] == "compliance/controls/cap-01-latency.yaml"
     assert controls["DR-01"]["status"] is None
     assert controls["DR-01"]["change"] == "removed"
     assert controls["POL-01"]["blocking"] is False
@@ -373,9 +373,9 @@ def test_human_shows_assertion_facts_and_summary(broken: GateReport) -> None:
     text = render(broken, "human")
 
     assert "  blocks: regression: pass in the baseline, fail now" in text
-    assert "  fail: p99 latency under 5 s: k6.p99_ms < params.latency_p99_ms" in text
+    assert "  fail: p99 latency under target: k6.p99_ms < params.latency_p99_ms" in text
     assert "    k6.p99_ms = 6000.25" in text
-    assert "gate failed: 3 controls block the build (BK-01, LT-01, DR-01)" in text
+    assert "gate failed: 3 controls block the build (BAK-01, CAP-01, DR-01)" in text
 
 
 def test_human_passing_report(passing: GateReport) -> None:

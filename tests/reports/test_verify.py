@@ -141,10 +141,11 @@ def test_verify_with_key(runner: CliRunner, demo_pack: Path, public_key_path: Pa
     assert "ok: attestation.dsse.json verifies and names every file of SHA256SUMS" in lines
     assert "ok: public-key.pub and allowed_signers contain the signer's key" in lines
     records = len((demo_pack / "records.jsonl").read_bytes().splitlines())
-    assert lines[-3].startswith(f"ok: records chain verifies up to seq {records} (")
+    assert lines[-4].startswith(f"ok: records chain verifies up to seq {records} (")
     blobs = len(list((demo_pack / "evidence" / "sha256").iterdir()))
-    artifacts = lines[-2].removeprefix("ok: ").removesuffix(" evidence artifacts of the run are present")
+    artifacts = lines[-3].removeprefix("ok: ").removesuffix(" evidence artifacts of the run are present")
     assert int(artifacts) >= blobs
+    assert lines[-2].startswith("ok: report.pdf: PDF signature AssayReportSignature is intact")
     assert lines[-1] == f"verified: {demo_pack}"
     assert result.stderr == ""
 
@@ -352,10 +353,10 @@ def test_verify_pack_run_with_other_key_exits_4(
 def test_verify_resigned_record_body_edit_exits_4(
     runner: CliRunner, pack_copy: Path, public_key_path: Path, signing_key: SigningKey
 ) -> None:
-    # A key holder turns the failing LT-02 result into a pass and signs the
+    # A key holder turns the failing CAP-02 result into a pass and signs the
     # pack again. The record header still commits to the old body.
     items = read_records(pack_copy)
-    index = run_record_index(pack_copy, items, "result", "LT-02")
+    index = run_record_index(pack_copy, items, "result", "CAP-02")
     assert items[index]["body"]["status"] == "fail"
     items[index]["body"]["status"] = "pass"
     items[index]["body"]["reasons"] = []
@@ -377,7 +378,7 @@ def test_verify_resigned_record_rehash_exits_4(
     # The key holder also updates body_sha256 and the record hash, so the
     # next record's prev no longer matches.
     items = read_records(pack_copy)
-    index = run_record_index(pack_copy, items, "result", "LT-02")
+    index = run_record_index(pack_copy, items, "result", "CAP-02")
     item = items[index]
     item["body"]["status"] = "pass"
     item["header"]["body_sha256"] = hashlib.sha256(canonical(item["body"])).hexdigest()
@@ -395,7 +396,7 @@ def test_verify_resigned_record_rehash_exits_4(
     )
 
 
-@pytest.mark.parametrize(("kind", "control"), [("result", "LT-02"), ("checkpoint", None)])
+@pytest.mark.parametrize(("kind", "control"), [("result", "CAP-02"), ("checkpoint", None)])
 def test_verify_resigned_withheld_run_body_exits_4(
     runner: CliRunner,
     pack_copy: Path,

@@ -15,8 +15,10 @@ def small_workspace(root: Path, *, ledger: str | None = None) -> Path:
     """Create a two-control workspace with a signing key under `root`; return it."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(EXAMPLE / "inputs", root / "inputs")
+    # The controls cite the policies they implement, which must exist.
+    shutil.copytree(EXAMPLE / "policies", root / "policies")
     (root / "controls").mkdir()
-    for name in ("lt-01-latency.yaml", "bk-01-full-backup.yaml"):
+    for name in ("cap-01-latency.yaml", "bak-01-full-backup.yaml"):
         shutil.copy(EXAMPLE / "controls" / name, root / "controls" / name)
     config = (EXAMPLE / "assay.yaml").read_text(encoding="utf-8")
     if ledger is not None:

@@ -314,9 +314,21 @@ def _policies_section(controls: list[LibraryControl]) -> list[str]:
     )
     text = (
         f"The controls {', '.join(readers)} read the policy documents in policies/, not files "
-        "here. Each template there starts unapproved."
+        "here. " + ADOPTION_RULE
     )
     return ["", "## Policies", "", *textwrap.wrap(text, width=72, break_on_hyphens=False)]
+
+
+# The rule by which a policy template becomes evidence, applied by
+# assay.engine.evaluate.no_document_evidence.
+ADOPTION_RULE = (
+    "Each template there starts with approver, approved_at and next_review empty: it is no "
+    "evidence yet, and its control is missing. Once any of the three is filled in, the team "
+    "has adopted the policy and its control judges it as written: it passes while the policy "
+    "is approved by someone other than its owner, on a past approved_at, and its review is "
+    "not overdue; an approver without a date, a review date that has passed, or an approval "
+    "by the owner fails."
+)
 
 
 def render_readme(framework: str) -> str:
@@ -334,7 +346,7 @@ behind them, and the signed record of every check. It was created by
 | --- | --- |
 | `assay.yaml` | name, Trust Services categories in scope, scope, signing key, people who attest, and the thresholds (`params`) the controls use |
 | `controls/` | one control per file: the evidence it reads and the assertions that evidence must satisfy, or `manual:` for a control a person attests |
-| `policies/` | policy templates, each unapproved (no approver, no approval date) until someone approves it |
+| `policies/` | policy templates, each not adopted (approver, approved_at and next_review empty) until the team adapts and approves it |
 | `inputs/` | tool outputs the controls read, with `inputs/README.md` listing which file each control expects |
 | `waivers/` | approved, time-limited exceptions for controls that are not met (see `waivers/README.md`) |
 | `runbooks/` | incident response and disaster recovery runbooks that IR-01 checks for |
@@ -355,10 +367,15 @@ behind them, and the signed record of every check. It was created by
 5. List the people who attest manual controls under `people` in
    `assay.yaml`, and have them attest.
 
-Until evidence arrives, nothing is claimed: every automated control is
-`missing`, every manual control is `manual`, and every document control
-fails until its document exists (policies, runbooks, the risk register) and,
-for a policy, is approved.
+Until evidence arrives, nothing is claimed: every control that reads
+evidence is `missing`, and every manual control is `manual`. A policy
+template counts as evidence only once it is adopted: while `approver`,
+`approved_at` and `next_review` are all empty its control stays `missing`.
+After any of them is filled in, the policy is judged as written: an
+approver without an approval date, an approval by the policy's own owner,
+or a review date that has passed fails. Runbooks and the risk register
+count once at least one of the files their control names exists; a control
+that finds some of its files but not all fails.
 
 ## Daily commands
 

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from assay.cli.common import LedgerOption, NowOption, WorkspaceArg, err, fail, out, parse_now_option, say
-from assay.errors import AssayError
+from assay.errors import AssayError, UsageError
 
 ledger_app = typer.Typer(no_args_is_help=True, help="Verify the evidence ledger and list its runs.")
 
@@ -29,16 +29,29 @@ def ledger_verify(
         Optional[Path],
         typer.Option(help="Folder of trusted public keys (PEM); default: trusted_keys in assay.yaml."),
     ] = None,
+    tsa_cert: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="The time-stamp authority's certificate, or its CA's (PEM): the checkpoint's "
+            "RFC 3161 timestamp token must be signed by it. Default: the certificate the token embeds."
+        ),
+    ] = None,
 ) -> None:
     """Recompute every record hash, check every checkpoint signature and every blob.
 
-    Exits 4 naming the first record that does not verify, 5 when the check
-    cannot be done (unreadable key or checkpoint file).
+    With --checkpoint, also prove the ledger extends that checkpoint and
+    check its RFC 3161 timestamp token, if it has one. Exits 4 naming the
+    first record or token that does not verify, 5 when the check cannot be
+    done (unreadable key, checkpoint or certificate file).
     """
     from assay.commands import ledger_verify_command
 
+    if tsa_cert is not None and checkpoint is None:
+        fail(UsageError("--tsa-cert checks the timestamp of a checkpoint; give --checkpoint FILE too"))
     try:
-        report, source = ledger_verify_command(workspace, ledger, from_seq, checkpoint, trusted_keys)
+        report, source = ledger_verify_command(
+            workspace, ledger, from_seq, checkpoint, trusted_keys, tsa_certificate=tsa_cert
+        )
     except AssayError as exc:
         err.print(f"FAILED: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
@@ -50,6 +63,10 @@ def ledger_verify(
         say(f"purged: blob {digest} (a tombstone record says it was removed on purpose)")
     if report.extends_checkpoint is not None:
         say(f"ok: the ledger extends the exported checkpoint at seq {report.extends_checkpoint}")
+    if report.timestamp is not None:
+        say(f"ok: {report.timestamp.describe()}")
+    elif checkpoint is not None:
+        say(f"skipped: {checkpoint} carries no RFC 3161 timestamp token")
     incomplete = len(report.incomplete_runs)
     say(f"runs: {len(report.complete_runs)} complete, {incomplete} incomplete (ignored)")
 
@@ -59,15 +76,29 @@ def ledger_checkpoint(
     out_file: Annotated[Path, typer.Option("--out", help="File to write the checkpoint to (JSON).")],
     workspace: WorkspaceArg = Path("."),
     ledger: LedgerOption = None,
+    tsa: Annotated[
+        Optional[str],
+        typer.Option(
+            help="URL of an RFC 3161 time-stamp authority: timestamp the checkpoint there (HTTP "
+            "POST, 30 s timeout) and store the token with it."
+        ),
+    ] = None,
 ) -> None:
-    """Export the latest signed checkpoint, for an auditor or a protected repository to keep."""
+    """Export the latest signed checkpoint, for an auditor or a protected repository to keep.
+
+    With --tsa, exits 5 when the time-stamp authority cannot be reached or
+    does not grant the request, and 4 when its token does not match the
+    request. The file is then not written.
+    """
     from assay.commands import ledger_checkpoint_command
 
     try:
-        document = ledger_checkpoint_command(workspace, ledger, out_file)
+        document = ledger_checkpoint_command(workspace, ledger, out_file, tsa_url=tsa)
     except AssayError as exc:
         fail(exc)
     say(f"checkpoint at seq {document['seq']} ({document['hash']}) written to {out_file}")
+    if "timestamp" in document:
+        say(f"timestamp: genTime {document['timestamp']['gen_time']} from {tsa}")
 
 
 @ledger_app.command("log")

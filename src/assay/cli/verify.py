@@ -12,7 +12,7 @@ from assay.errors import AssayError, UsageError
 
 
 def verify(
-    pack: Annotated[Path, typer.Argument(help="Pack folder to verify.")],
+    pack: Annotated[Path, typer.Argument(help="Pack folder, or zipped pack (.zip), to verify.")],
     key: Annotated[
         Optional[Path], typer.Option(help="The signer's public key (PEM), obtained out of band.")
     ] = None,
@@ -30,7 +30,32 @@ def verify(
         Optional[Path],
         typer.Option(
             help="A checkpoint exported with `assay ledger checkpoint --out`: the pack's records "
-            "must extend it."
+            "must extend it, and its RFC 3161 timestamp token, if it has one, must verify."
+        ),
+    ] = None,
+    tsa_cert: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="The time-stamp authority's certificate, or its CA's (PEM): the --checkpoint "
+            "file's RFC 3161 timestamp token must be signed by it. Default: the certificate the "
+            "token embeds."
+        ),
+    ] = None,
+    reevaluate: Annotated[
+        bool,
+        typer.Option(
+            "--reevaluate",
+            help="Judge every control of the pack again from the pack's records alone (control "
+            "definitions, params, evidence facts, the run's time) and require the recorded "
+            "statuses and assertion outcomes.",
+        ),
+    ] = False,
+    max_expanded_size: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Largest total uncompressed size of a zipped pack, checked before extraction: "
+            "bytes, or a number with B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB "
+            "(powers of 1024). Default: 1GiB.",
         ),
     ] = None,
     sample: Annotated[
@@ -41,11 +66,13 @@ def verify(
         ),
     ] = None,
 ) -> None:
-    """Verify a pack against a signer you pinned: signatures, file hashes, record chain.
+    """Verify a pack against a signer you pinned: signatures, file hashes, record chain, PDF signature.
 
-    Exits 4 when something was altered or signed by another key, 5 when it
-    could not be checked, and 2 when no signer is pinned.
+    Exits 4 when something was altered, signed by another key, or (with
+    --reevaluate) recorded a result its evidence does not give; 5 when it
+    could not be checked; and 2 on a usage error such as no pinned signer.
     """
+    from assay.reports.archive import MAX_EXPANDED_BYTES, parse_size
     from assay.reports.verify import pin_from_options, verify_pack
 
     pins = [option for option in (key, fingerprint, trusted_keys) if option is not None]
@@ -56,9 +83,18 @@ def verify(
         ))
     if len(pins) > 1:
         fail(UsageError("give only one of --key, --fingerprint and --trusted-keys"))
+    if tsa_cert is not None and checkpoint is None:
+        fail(UsageError("--tsa-cert checks the timestamp of a checkpoint; give --checkpoint FILE too"))
+    try:
+        limit = MAX_EXPANDED_BYTES if max_expanded_size is None else parse_size(max_expanded_size)
+    except AssayError as exc:
+        fail(exc)
     try:
         pin = pin_from_options(key, fingerprint, trusted_keys)
-        report = verify_pack(pack, pin=pin, checkpoint=checkpoint)
+        report = verify_pack(
+            pack, pin=pin, checkpoint=checkpoint, max_expanded_bytes=limit,
+            reevaluate=reevaluate, tsa_certificate=tsa_cert,
+        )
         checks = list(report.checks)
         if sample is not None:
             checks += _check_sample(pack, sample, {report.key_id: pin.keys.get(report.key_id)})
@@ -67,6 +103,8 @@ def verify(
         raise typer.Exit(exc.exit_code) from None
     for check in checks:
         out.print(f"ok: {check}", markup=False, soft_wrap=True)
+    for skipped in report.skipped:
+        out.print(f"skipped: {skipped}", markup=False, soft_wrap=True)
     out.print(f"verified: {pack}", markup=False, soft_wrap=True)
 
 

@@ -1,6 +1,17 @@
 """Judge one control from its collected evidence, or a manual control from its attestations.
 
 A waiver in force then turns a status that is not met into `waived`.
+
+Documents the team has not written or adopted yet are no evidence, so a
+fresh workspace claims nothing:
+
+* A `policy.documents` source whose every document is an unadopted
+  template is `missing`. A document is adopted once its front matter sets
+  `approver`, `approved_at` or `next_review`; a template leaves all three
+  empty. An adopted document is judged as written, so a lapsed review, an
+  approval without a date or by its owner, or a date in the future fails.
+* A `files` source none of whose paths matches a file is `missing`. One
+  that matches some paths but not others fails.
 """
 
 from __future__ import annotations
@@ -16,6 +27,9 @@ from assay.engine.status import MET, Status, worst
 from assay.evidence.collectors.base import Collected
 from assay.policies.cel import ExpressionError, evaluate, lookup
 from assay.timeutil import format_instant
+
+# The front matter fields that show the team adopted a policy document.
+ADOPTION_FIELDS = ("approver", "approved_at", "next_review")
 
 # A fact value longer than this many items is shortened in the recorded
 # "facts read" of an assertion; the whole value stays in the evidence record.
@@ -121,7 +135,14 @@ def judge(
     statuses: list[Status] = []
     reasons: list[str] = []
     by_id = {item.id: item for item in evidence}
+    not_evidence: set[str] = set()
     for item in evidence:
+        reason = no_document_evidence(item)
+        if reason is not None:
+            not_evidence.add(item.id)
+            statuses.append(Status.MISSING)
+            reasons.append(f"{item.id}: {reason}")
+            continue
         if item.status == "missing":
             statuses.append(Status.MISSING)
             reasons.append(f"{item.id}: {item.message}")
@@ -146,7 +167,8 @@ def judge(
         outcomes.append(outcome)
         blocked = [
             ref.path[0] for ref in compiled.references
-            if ref.path[0] in by_id and (by_id[ref.path[0]].collected is None
+            if ref.path[0] in not_evidence
+            or ref.path[0] in by_id and (by_id[ref.path[0]].collected is None
                                          or by_id[ref.path[0]].collected.failures)  # type: ignore[union-attr]
         ]
         if blocked:
@@ -187,6 +209,34 @@ def judge(
             read = ", ".join(f"{name} = {_brief(val)}" for name, val in outcome.facts.items())
             reasons.append(f"{assertion.name}: false ({read})" if read else f"{assertion.name}: false")
     return ControlResult(loaded, worst(statuses), reasons, outcomes, evidence)
+
+
+def no_document_evidence(item: EvidenceOutcome) -> str | None:
+    """Return why collected documents are no evidence yet, or None when they are.
+
+    Only `policy.documents` sources whose documents are all unadopted
+    templates, and `files` sources that matched no file, are no evidence.
+    """
+    if item.status != "ok" or item.collected is None:
+        return None
+    facts = item.collected.facts
+    if item.collector == "policy.documents":
+        documents = facts.get("by_document") or {}
+        if not documents or any(_adopted(entry) for entry in documents.values()):
+            return None
+        paths = ", ".join(sorted(str(entry.get("path")) for entry in documents.values()))
+        return (
+            f"{paths}: a template nobody has adopted yet (approver, approved_at and next_review "
+            "are empty); adapt it, then fill them in when it is approved"
+        )
+    if item.collector == "files" and facts.get("files") == 0:
+        patterns = ", ".join(repr(str(pattern)) for pattern in facts.get("missing") or [])
+        return f"no file matches {patterns}"
+    return None
+
+
+def _adopted(entry: Any) -> bool:
+    return isinstance(entry, dict) and any(entry.get(name) for name in ADOPTION_FIELDS)
 
 
 def judge_manual(loaded: LoadedControl, review: AttestationReview) -> ControlResult:

@@ -4,7 +4,8 @@
 every checkpoint signature against the trusted keys, and checks every blob
 that an evidence record names. A blob purged on purpose leaves a `tombstone`
 record and is reported as purged, not altered. Given a checkpoint exported
-earlier, it also proves the ledger still extends it.
+earlier, it also proves the ledger still extends it, and checks the
+checkpoint's RFC 3161 timestamp token when it has one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from assay.errors import VerificationError, VerificationUnavailable
 from assay.evidence.blobs import BlobStore
 from assay.evidence.ledger import Ledger, verify_chain
 from assay.evidence.records import GENESIS_PREV, ChainError, StoredRecord
+from assay.evidence.timestamp import TIMESTAMP_FIELD, VerifiedTimestamp, verify_timestamp
 from assay.keys import fingerprint, load_public_key
 
 CHECKPOINT_FORMAT = "assay-checkpoint"
@@ -41,6 +43,7 @@ class LedgerReport:
     blobs_checked: int = 0
     blobs_purged: list[str] = field(default_factory=list)
     extends_checkpoint: int | None = None
+    timestamp: VerifiedTimestamp | None = None
 
     @property
     def incomplete_runs(self) -> set[str]:
@@ -67,10 +70,17 @@ def verify_ledger(
     *,
     from_seq: int = 1,
     checkpoint_file: Path | None = None,
+    tsa_certificate: Path | None = None,
 ) -> LedgerReport:
-    """Verify `ledger` from `from_seq` on; raise VerificationError at the first fault."""
+    """Verify `ledger` from `from_seq` on; raise VerificationError at the first fault.
+
+    `tsa_certificate` (PEM) is the time-stamp authority certificate that the
+    timestamp token of `checkpoint_file`, if it has one, must verify with.
+    """
     exported = _read_exported(checkpoint_file) if checkpoint_file is not None else None
     report = LedgerReport(first_seq=from_seq)
+    if exported is not None and checkpoint_file is not None:
+        report.timestamp = read_checkpoint_timestamp(exported, checkpoint_file, tsa_certificate)
     start_prev = GENESIS_PREV
     if from_seq > 1:
         before = ledger.record_at(from_seq - 1)
@@ -172,3 +182,21 @@ def _read_exported(path: Path) -> dict[str, Any]:
     if not isinstance(document.get("seq"), int) or not isinstance(document.get("hash"), str):
         raise VerificationUnavailable(f"{path}: checkpoint has no seq and hash")
     return document
+
+
+def read_checkpoint_timestamp(
+    exported: dict[str, Any], path: Path, tsa_certificate: Path | None
+) -> VerifiedTimestamp | None:
+    """Verify the RFC 3161 timestamp token of an exported checkpoint; return None when it has none.
+
+    Giving `tsa_certificate` for a checkpoint without a token raises
+    VerificationError, because the caller requires a timestamp.
+    """
+    if TIMESTAMP_FIELD not in exported:
+        if tsa_certificate is not None:
+            raise VerificationError(
+                f"{path}: the checkpoint has no RFC 3161 timestamp token to check with "
+                f"{tsa_certificate}; export it with `assay ledger checkpoint --tsa URL`"
+            )
+        return None
+    return verify_timestamp(exported, path, tsa_certificate)

@@ -12,16 +12,17 @@ the disk or memory. They do not decide whether the pack is authentic.
 from __future__ import annotations
 
 import json
+import re
 import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from assay.errors import VerificationError
+from assay.errors import UsageError, VerificationError
 from assay.reports.pack import MANIFEST, SIGNATURE_FILES, SUMS
 
 # Sum of the members' uncompressed sizes, in bytes, above which a zipped
-# pack is rejected before extraction. `verify_pack(max_expanded_bytes=...)`
-# raises it.
+# pack is rejected before extraction. `assay verify --max-expanded-size`
+# (`verify_pack(max_expanded_bytes=...)`) sets another limit.
 MAX_EXPANDED_BYTES = 1024**3
 # Number of members above which a zipped pack is rejected.
 MAX_MEMBERS = 10_000
@@ -29,6 +30,35 @@ MAX_MEMBERS = 10_000
 # each may be at most this many bytes.
 MAX_INDEX_BYTES = 16 * 1024**2
 _CHUNK = 1024**2
+
+# Decimal (SI) and binary (IEC) size units, as `--max-expanded-size` accepts them.
+SIZE_UNITS = {
+    "": 1, "B": 1,
+    "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+    "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4,
+}
+_SIZE = re.compile(r"^\s*([0-9]+)\s*([A-Za-z]*)\s*$")
+
+
+def parse_size(text: str, option: str = "--max-expanded-size") -> int:
+    """Parse a size such as `2GiB`, `500MB` or `1048576` (bytes) into bytes.
+
+    Units are case-insensitive: KB, MB, GB and TB are powers of 1000, and
+    KiB, MiB, GiB and TiB powers of 1024. Raises UsageError naming `option`
+    for anything else, and for zero.
+    """
+    match = _SIZE.match(text)
+    unit = match.group(2).upper() if match else ""
+    if match is None or unit not in SIZE_UNITS:
+        raise UsageError(
+            f"{option} {text!r}: invalid size; write a whole number of bytes, or a whole number "
+            "followed by a unit: B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB "
+            "(powers of 1024), e.g. 2GiB or 500MB"
+        )
+    size = int(match.group(1)) * SIZE_UNITS[unit]
+    if size == 0:
+        raise UsageError(f"{option} {text!r}: the size must be larger than zero")
+    return size
 
 
 def _reject(entry: str, reason: str) -> VerificationError:
@@ -111,7 +141,7 @@ def extract_pack(
             raise _reject(
                 str(zip_path),
                 f"expands to {total} bytes, over the limit of {max_expanded_bytes} bytes "
-                "(raise it with max_expanded_bytes)",
+                "(raise it with --max-expanded-size)",
             )
         files = _check_members(infos)
         listed = _listed_sizes(archive, files)

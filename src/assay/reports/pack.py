@@ -17,6 +17,7 @@ when complete, so an interrupted build never leaves a pack that looks whole.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -79,31 +80,62 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+class PackWriteError(AssayError):
+    """The pack folder or the LATEST pointer could not be written (a full disk, a file size limit)."""
+
+
 def build_run_pack(
     outcome: RunOutcome, ledger: Ledger, key: SigningKey, progress: Progress | None = None
 ) -> Path:
-    """Write the signed pack of `outcome` under the workspace's reports folder; return its path."""
+    """Write the signed pack of `outcome` under the workspace's reports folder; return its path.
+
+    On an OSError the partial folder is removed, LATEST keeps pointing at
+    the previous pack, and PackWriteError names the pack and the error.
+    """
     workspace = outcome.workspace
     reports = workspace.root / workspace.config.reports
     name = f"{outcome.now.strftime('%Y%m%dT%H%M%SZ')}-{outcome.run_id[:8]}"
     final = reports / name
     partial = reports / f".{name}.partial"
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
     try:
-        fault_point("pack.before_write")
-        _write_contents(partial, outcome, ledger, key, progress)
-        fault_point("pack.before_seal")
-        _seal(partial, outcome, key)
-        fault_point("pack.before_rename")
-        os.replace(partial, final)
-        fault_point("pack.after_rename")
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    (reports / LATEST_POINTER).write_text(str(final) + "\n", encoding="utf-8")
+        if partial.exists():
+            shutil.rmtree(partial)
+        partial.mkdir(parents=True)
+        try:
+            fault_point("pack.before_write")
+            _write_contents(partial, outcome, ledger, key, progress)
+            fault_point("pack.before_seal")
+            _seal(partial, outcome, key)
+            fault_point("pack.before_rename")
+            os.replace(partial, final)
+            fault_point("pack.after_rename")
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        _write_latest(reports, final)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        reason = exc.strerror or str(exc)
+        name = errno.errorcode.get(exc.errno or 0)
+        if name:
+            reason += f" ({name})"
+        raise PackWriteError(
+            f"cannot write the pack {final}{where}: {reason}; the run {outcome.run_id} "
+            "is recorded in the ledger, but no pack was written for it. Free space on that file "
+            "system, then run `assay pack --period` over the run's time to build a pack"
+        ) from exc
     return final
+
+
+def _write_latest(reports: Path, pack: Path) -> None:
+    """Point reports/LATEST at `pack`, replacing the file whole so it never contains a partial line."""
+    temporary = reports / f".{LATEST_POINTER}.partial"
+    try:
+        temporary.write_text(str(pack) + "\n", encoding="utf-8")
+        os.replace(temporary, reports / LATEST_POINTER)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _write_contents(
@@ -113,10 +145,10 @@ def _write_contents(
     checkpoint = outcome.checkpoint
     if progress:
         progress("writing records and evidence", 1, steps)
-    run_seqs = {record.seq for record in outcome.records}
+    body_seqs = {record.seq for record in outcome.records} | _definition_seqs(outcome, ledger)
     with (folder / RECORDS).open("wb") as out:
         for record in ledger.records(1, checkpoint.seq):
-            out.write(record_line(record, with_body=record.seq in run_seqs))
+            out.write(record_line(record, with_body=record.seq in body_seqs))
     evidence_dir = folder / "evidence" / "sha256"
     evidence_dir.mkdir(parents=True)
     for digest, source in sorted(outcome.artifacts.items()):
@@ -148,6 +180,22 @@ def _write_contents(
     fault_point("pack.after_reports")
     if progress:
         progress("signing", 4, steps)
+
+
+def _definition_seqs(outcome: RunOutcome, ledger: Ledger) -> set[int]:
+    """Return the seqs of the control records that define the run's controls.
+
+    A control record is written only when a definition changes, so it may
+    belong to an earlier run. The pack includes its body so that `assay
+    verify --reevaluate` can judge the run again from the pack alone.
+    """
+    digests = {result.loaded.definition_sha256 for result in outcome.results}
+    latest: dict[str, int] = {}
+    for record in ledger.records_of_kind("control"):
+        digest = str((record.body_fields() or {}).get("definition_sha256"))
+        if digest in digests and record.seq < outcome.checkpoint.seq:
+            latest[digest] = max(latest.get(digest, 0), record.seq)
+    return set(latest.values())
 
 
 def _report_context(outcome: RunOutcome, key: SigningKey) -> dict[str, Any]:
@@ -243,4 +291,4 @@ def seal_pack(folder: Path, key: SigningKey, metadata: dict[str, Any]) -> None:
     )
 
 
-__all__ = ["AssayError", "build_run_pack", "record_line", "seal_pack"]
+__all__ = ["AssayError", "PackWriteError", "build_run_pack", "record_line", "seal_pack"]

@@ -1,4 +1,4 @@
-"""PAdES signature of report.pdf with pyHanko, reproducible byte for byte.
+"""PAdES signature of report.pdf with pyHanko: signed reproducibly byte for byte, and checked.
 
 The signature is an invisible field named FIELD_NAME, signed with the
 ECDSA P-256 key stored beside the Ed25519 key (see assay.keys). Three
@@ -30,11 +30,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import DocumentMetadata
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko.sign.signers.pdf_signer import PdfSigningSession
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from assay.errors import VerificationError
 from assay.keys import PdfSigningKey
 from assay.reports.verify_doc import PDF_FIELD_NAME as FIELD_NAME
 # The DER encoding of a P-256 ECDSA signature is at most 72 bytes, and pyHanko
@@ -130,3 +135,64 @@ def sign_pdf(pdf: bytes, key: PdfSigningKey, signing_time: datetime) -> bytes:
         writer, output=output
     )
     return output.getvalue()
+
+
+def check_pdf_signature(pdf: bytes, name: str = "report.pdf") -> str | None:
+    """Validate the PAdES signature of `pdf` with pyHanko; return the signer certificate's SHA-256.
+
+    The PDF must carry exactly one signature, in the field FIELD_NAME. It
+    must be intact (the signed byte ranges hash to the signed digest), its
+    CMS signature must verify with the certificate embedded in it, and it
+    must cover the whole file, so nothing was appended after signing.
+    Returns None when the PDF carries no signature at all. Raises
+    VerificationError naming `name` for any other problem.
+
+    NOTE: the certificate is self-signed and embedded in the signature. The
+    check proves the PDF is unchanged since that certificate's key signed it.
+    Only SHA256SUMS, which the pinned Ed25519 key signs, ties that key to the
+    pack's signer.
+    """
+    # pyHanko's parser raises many exception types on malformed input besides
+    # PdfError (seen with pyHanko 0.38: AssertionError, decimal.InvalidOperation,
+    # zlib.error, NotImplementedError, AttributeError, IndexError). The PDF
+    # reaches this point only after SHA256SUMS verified, so every one of them is
+    # reported as a failed check instead of a traceback.
+    try:
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        signatures = reader.embedded_signatures
+    except Exception as exc:  # noqa: BLE001 - see above
+        raise VerificationError(f"{name}: not a readable PDF ({type(exc).__name__}: {exc})") from exc
+    if not signatures:
+        return None
+    if len(signatures) != 1 or signatures[0].field_name != FIELD_NAME:
+        found = ", ".join(str(signature.field_name) for signature in signatures)
+        raise VerificationError(
+            f"{name}: PDF signature: expected one signature field {FIELD_NAME}, found {found}"
+        )
+    embedded = signatures[0]
+    try:
+        certificate = embedded.signer_cert
+        # Validating at the signing time the signature states keeps a pack
+        # verifiable after the self-signed certificate expires.
+        context = ValidationContext(
+            trust_roots=[certificate], moment=embedded.self_reported_timestamp, allow_fetching=False
+        )
+        status = validate_pdf_signature(embedded, context)
+    except Exception as exc:  # noqa: BLE001 - see above
+        raise VerificationError(
+            f"{name}: PDF signature {FIELD_NAME} cannot be validated ({type(exc).__name__}: {exc})"
+        ) from exc
+    if not status.intact:
+        raise VerificationError(
+            f"{name}: PDF signature {FIELD_NAME} is not intact: the signed bytes were altered"
+        )
+    if not status.valid:
+        raise VerificationError(
+            f"{name}: PDF signature {FIELD_NAME} does not verify with its embedded certificate"
+        )
+    if status.coverage is not SignatureCoverageLevel.ENTIRE_FILE:
+        raise VerificationError(
+            f"{name}: PDF signature {FIELD_NAME} does not cover the whole file "
+            f"({status.coverage.name}): content was added after signing"
+        )
+    return hashlib.sha256(certificate.dump()).hexdigest()

@@ -12,6 +12,9 @@ withheld. With an exported checkpoint, the record at its seq must have its
 hash. Every artifact that the run's evidence names must be in the pack.
 A period pack (manifest kind "period") lists its runs in `runs`: none of their
 records may be withheld, and its last record must be a checkpoint of any run.
+The PAdES signature of report.pdf, when it has one, must be intact, verify
+and cover the whole file. With `reevaluate`, every result of the pack's runs
+is judged again from the pack's records (see assay.reports.reevaluate).
 The first failure raises VerificationError naming the file or record; a pinned key
 that cannot be read raises VerificationUnavailable.
 """
@@ -33,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from assay.errors import VerificationError, VerificationUnavailable
 from assay.evidence.ledger import verify_chain
 from assay.evidence.records import ChainError, StoredRecord, canonical
-from assay.evidence.audit import _read_exported, load_trusted_keys
+from assay.evidence.audit import _read_exported, load_trusted_keys, read_checkpoint_timestamp
 from assay.keys import fingerprint, load_public_key, signature_valid
 from assay.reports import dsse, sshsig
 from assay.reports.archive import MAX_EXPANDED_BYTES, extract_pack
@@ -60,12 +63,16 @@ _SUMS_LINE = re.compile(r"^([0-9a-f]{64})  (.+)$")
 _FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 
 
+REPORT_PDF = "report.pdf"
+
+
 @dataclass
 class VerifyReport:
-    """The list of checks a successful verification passed."""
+    """The checks a successful verification passed, and the checks it skipped with the reason."""
 
     key_id: str
     checks: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 def _raw(key: Ed25519PublicKey) -> bytes:
@@ -135,25 +142,38 @@ def verify_pack(
     pin: Pin | None = None,
     checkpoint: Path | None = None,
     max_expanded_bytes: int = MAX_EXPANDED_BYTES,
+    reevaluate: bool = False,
+    tsa_certificate: Path | None = None,
 ) -> VerifyReport:
     """Verify the pack folder or zipped pack `pack` against exactly one pinned signer.
 
     The signer is pinned by `pinned_key`, `pinned_fingerprint` or `pin`.
     With `checkpoint` (a file of `assay ledger checkpoint --out`), the pack's
-    records must also extend that checkpoint. A `.zip` pack is checked by
+    records must also extend that checkpoint, and the checkpoint's RFC 3161
+    timestamp token, when it has one, must verify (against `tsa_certificate`,
+    a PEM file, when given). A `.zip` pack is checked by
     `assay.reports.archive.extract_pack` (at most `max_expanded_bytes`
     uncompressed), extracted into a temporary folder and verified there.
+    With `reevaluate`, every result of the pack's runs is judged again from
+    the pack's records and must match.
     """
     if pack.suffix.lower() == ".zip" and pack.is_file():
         with tempfile.TemporaryDirectory(prefix="assay-verify-") as temporary:
             folder = extract_pack(pack, Path(temporary), max_expanded_bytes=max_expanded_bytes)
-            return verify_pack(
+            report = verify_pack(
                 folder,
                 pinned_key=pinned_key,
                 pinned_fingerprint=pinned_fingerprint,
                 pin=pin,
                 checkpoint=checkpoint,
+                reevaluate=reevaluate,
+                tsa_certificate=tsa_certificate,
             )
+            report.checks.insert(
+                0, f"{pack.name} is within the expanded size limit of {max_expanded_bytes} bytes "
+                "and extracts safely"
+            )
+            return report
     if sum(option is not None for option in (pinned_key, pinned_fingerprint, pin)) != 1:
         raise VerificationUnavailable("pin the signer with exactly one of --key or --fingerprint")
     if pinned_key is not None:
@@ -166,6 +186,9 @@ def verify_pack(
         pin = Pin({pinned_fingerprint: None}, f"the pinned signer {pinned_fingerprint}")
     assert pin is not None
     exported = _read_exported(checkpoint) if checkpoint is not None else None
+    timestamp = None
+    if exported is not None and checkpoint is not None:
+        timestamp = read_checkpoint_timestamp(exported, checkpoint, tsa_certificate)
     if not pack.is_dir():
         raise VerificationUnavailable(f"{pack}: not a pack folder or a zipped pack (.zip)")
 
@@ -197,10 +220,50 @@ def verify_pack(
         report.checks.append(
             f"records extend the checkpoint in {checkpoint} at seq {exported['seq']}"
         )
+    if timestamp is not None:
+        report.checks.append(timestamp.describe())
+    elif checkpoint is not None:
+        report.skipped.append(f"{checkpoint} carries no RFC 3161 timestamp token")
 
     artifacts = _check_artifacts(run_bodies, listed)
     report.checks.append(f"{artifacts} evidence artifacts of the run are present")
+    _check_pdf(pack, listed, report)
+    if reevaluate:
+        _reevaluate(pack, manifest, report)
     return report
+
+
+def _check_pdf(pack: Path, listed: dict[str, str], report: VerifyReport) -> None:
+    if REPORT_PDF not in listed:
+        report.skipped.append(f"PDF signature: the pack has no {REPORT_PDF}")
+        return
+    from assay.reports.pdf_signature import FIELD_NAME, check_pdf_signature  # pyHanko is slow to import
+
+    certificate = check_pdf_signature((pack / REPORT_PDF).read_bytes(), REPORT_PDF)
+    if certificate is None:
+        report.skipped.append(
+            f"PDF signature: {REPORT_PDF} is not signed (the pack was built without a PDF "
+            "signing key)"
+        )
+        return
+    report.checks.append(
+        f"{REPORT_PDF}: PDF signature {FIELD_NAME} is intact, verifies with its embedded "
+        f"certificate (SHA-256 {certificate[:16]}...) and covers the whole file"
+    )
+
+
+def _reevaluate(pack: Path, manifest: dict[str, Any], report: VerifyReport) -> None:
+    from assay.reports.reevaluate import reevaluate_pack
+
+    result = reevaluate_pack(pack, manifest)
+    runs = "run" if result.runs == 1 else "runs"
+    report.checks.append(
+        f"re-evaluated {result.controls} controls ({result.assertions} assertions) of "
+        f"{result.runs} {runs} from the pack's records: every status and assertion outcome "
+        f"matches; {len(result.skipped)} controls not re-evaluable"
+    )
+    for control, reason in result.skipped:
+        report.skipped.append(f"re-evaluation of {control}: {reason}")
 
 
 def _check_signer(pack: Path, pin: Pin) -> Ed25519PublicKey:

@@ -27,10 +27,14 @@ public-key.pub` prints the fingerprint above.
 
 (or `--fingerprint {key_id}`, or `--trusted-keys FOLDER` for a folder of
 trusted PEM public keys). It checks every signature file, every file's
-SHA-256, the hash chain of `records.jsonl` and the checkpoint signature, and
-exits 0 only when all of them hold. With `--checkpoint FILE`, a checkpoint
-exported earlier with `assay ledger checkpoint --out FILE`, it also proves
-that the pack's records extend that checkpoint.
+SHA-256, the hash chain of `records.jsonl`, the checkpoint signature and the
+PDF signature of `report.pdf` when it has one, and exits 0 only when all of
+them hold. With `--checkpoint FILE`, a checkpoint exported earlier with
+`assay ledger checkpoint --out FILE`, it also proves that the pack's records
+extend that checkpoint, and checks the checkpoint's RFC 3161 timestamp when
+it has one. With `--reevaluate`, it judges every control again from the
+facts, definitions and params that `records.jsonl` records, at the run's
+time, and exits 4 when a recorded status or assertion outcome differs.
 
 ## For auditors: sampling
 

@@ -91,7 +91,7 @@ def test_collectors_run_text_parameter_keeps_text(tmp_path):
 def _workspace_with(tmp_path: Path, expr: str) -> Path:
     workspace = tmp_path / "ws"
     shutil.copytree(ROOT / "examples" / "platform", workspace)
-    control = workspace / "controls" / "lt-01-latency.yaml"
+    control = workspace / "controls" / "cap-01-latency.yaml"
     text = control.read_text(encoding="utf-8")
     control.write_text(text.replace("expr: k6.p99_ms < params.latency_p99_ms", f"expr: {expr}"),
                        encoding="utf-8")
@@ -102,7 +102,7 @@ def test_lint_rejects_undeclared_fact(tmp_path):
     workspace = _workspace_with(tmp_path, "k6.p99 < params.latency_p99_ms")
     result = runner.invoke(app, ["lint", str(workspace)])
     assert result.exit_code == 2
-    assert ("controls/lt-01-latency.yaml:18:11: assert[2].expr: 'k6.p99': k6.summary produces no "
+    assert ("controls/cap-01-latency.yaml:18:11: assert[2].expr: 'k6.p99': k6.summary produces no "
             "fact 'p99'") in result.output
 
 

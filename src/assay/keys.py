@@ -3,14 +3,21 @@
 A key's id is its fingerprint in the form `ssh-keygen -l` prints
 ("SHA256:" and the unpadded base64 of the SHA-256 of the OpenSSH public key
 blob), so an auditor can compare it by eye with what OpenSSH shows.
+
+Private keys are PKCS#8 PEM files, unencrypted or encrypted with a
+passphrase. The passphrase of an encrypted key comes from
+ASSAY_KEY_PASSPHRASE, else from a hidden prompt when stdin is a terminal.
+It is never printed or logged.
 """
 
 from __future__ import annotations
 
 import base64
+import getpass
 import hashlib
 import os
 import stat
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,10 +27,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from assay.errors import KeyFileError, VerificationUnavailable
 
 SIGNING_KEY_ENV = "ASSAY_SIGNING_KEY"
+PASSPHRASE_ENV = "ASSAY_KEY_PASSPHRASE"
 PRIVATE_KEY_NAME = "signing-key.pem"
 PUBLIC_KEY_NAME = "signing-key.pub.pem"
 # The ECDSA P-256 key and self-signed certificate that sign report.pdf
@@ -32,6 +41,90 @@ PUBLIC_KEY_NAME = "signing-key.pub.pem"
 PDF_KEY_NAME = "signing-key.p256.pem"
 PDF_CERT_NAME = "signing-cert.pem"
 PDF_CERT_YEARS = 10
+
+# Passphrases typed at a prompt in this process, tried before prompting
+# again, so that the PDF key encrypted with the same passphrase as the
+# Ed25519 key beside it needs no second prompt.
+_entered_passphrases: list[bytes] = []
+
+
+def passphrase_from_environment() -> bytes | None:
+    """Return ASSAY_KEY_PASSPHRASE as bytes, or None when it is unset or empty."""
+    value = os.environ.get(PASSPHRASE_ENV)
+    return value.encode() if value else None
+
+
+def _encryption(passphrase: bytes | None) -> serialization.KeySerializationEncryption:
+    if passphrase is None:
+        return serialization.NoEncryption()
+    return serialization.BestAvailableEncryption(passphrase)
+
+
+def _write_private_key(path: Path, key: PrivateKeyTypes, passphrase: bytes | None) -> None:
+    """Write `key` as PKCS#8 PEM to a new file of mode 0600, encrypted when `passphrase` is given."""
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, _encryption(passphrase)
+    )
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+
+
+def _ask_passphrase(origin: str) -> bytes:
+    """Return the passphrase for the encrypted key at `origin`: environment, then a terminal prompt."""
+    from_env = passphrase_from_environment()
+    if from_env is not None:
+        return from_env
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise KeyFileError(
+            f"{origin}: the private key is encrypted and there is no terminal to ask for its "
+            f"passphrase; set {PASSPHRASE_ENV} to the passphrase"
+        )
+    try:
+        entered = getpass.getpass(f"Passphrase for {origin}: ")
+    except (EOFError, KeyboardInterrupt):
+        raise KeyFileError(
+            f"{origin}: no passphrase entered for the encrypted private key; enter it at the prompt "
+            f"or set {PASSPHRASE_ENV}"
+        ) from None
+    return entered.encode()
+
+
+def load_private_pem(pem: bytes, origin: str) -> tuple[PrivateKeyTypes, bytes | None]:
+    """Parse a PEM private key, decrypting it when it is encrypted.
+
+    Returns the key and the passphrase that decrypted it (None for an
+    unencrypted key). `origin` names the key in error messages: a file
+    path or ASSAY_SIGNING_KEY.
+    """
+    try:
+        return serialization.load_pem_private_key(pem, password=None), None
+    except TypeError:
+        # cryptography raises TypeError when the key is encrypted and no password is given.
+        pass
+    except ValueError as exc:
+        raise KeyFileError(f"{origin}: not a PEM private key ({exc})") from exc
+    if passphrase_from_environment() is None:
+        for entered in _entered_passphrases:
+            try:
+                return serialization.load_pem_private_key(pem, password=entered), entered
+            except ValueError:
+                continue
+    passphrase = _ask_passphrase(origin)
+    try:
+        key = serialization.load_pem_private_key(pem, password=passphrase)
+    except ValueError:
+        if passphrase_from_environment() is not None:
+            source, fix = PASSPHRASE_ENV, f"set {PASSPHRASE_ENV} to"
+        else:
+            source, fix = "the prompt", "enter"
+        raise KeyFileError(
+            f"{origin}: wrong passphrase for the encrypted private key (passphrase from {source}); "
+            f"{fix} the passphrase the key was created with"
+        ) from None
+    if passphrase_from_environment() is None and passphrase not in _entered_passphrases:
+        _entered_passphrases.append(passphrase)
+    return key, passphrase
 
 
 def fingerprint(public_key: Ed25519PublicKey) -> str:
@@ -75,11 +168,15 @@ class SigningKey:
         return self.private.sign(message)
 
 
-def generate(directory: Path, *, private_name: str = PRIVATE_KEY_NAME) -> tuple[Path, Path]:
-    """Write a new Ed25519 key pair into `directory`.
+def generate(
+    directory: Path, *, private_name: str = PRIVATE_KEY_NAME, passphrase: bytes | None = None
+) -> tuple[Path, Path]:
+    """Write a new Ed25519 key pair into `directory`, with the PDF signing key beside it.
 
-    The private key file is created with mode 0600 and never overwritten.
-    Returns the private and public key paths.
+    The private key files are created with mode 0600 and never overwritten.
+    With `passphrase`, both private keys are written as encrypted PKCS#8
+    (cryptography's BestAvailableEncryption). Returns the private and
+    public key paths.
     """
     directory.mkdir(parents=True, exist_ok=True)
     private_path = directory / private_name
@@ -88,22 +185,18 @@ def generate(directory: Path, *, private_name: str = PRIVATE_KEY_NAME) -> tuple[
         if path.exists():
             raise KeyFileError(f"{path}: already exists; remove it or choose another --out directory")
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
+    _write_private_key(private_path, key, passphrase)
     public_path.write_bytes(public_pem(key.public_key()))
-    generate_pdf_signing_key(directory)
+    generate_pdf_signing_key(directory, passphrase=passphrase)
     return private_path, public_path
 
 
-def generate_pdf_signing_key(directory: Path) -> tuple[Path, Path]:
+def generate_pdf_signing_key(directory: Path, *, passphrase: bytes | None = None) -> tuple[Path, Path]:
     """Write an ECDSA P-256 key (mode 0600) and a self-signed certificate for it into `directory`.
 
     An existing key is kept, so rotating the Ed25519 key keeps the PDF
-    signer. Returns the key and certificate paths.
+    signer. With `passphrase` a new key is written encrypted. Returns the
+    key and certificate paths.
     """
     key_path = directory / PDF_KEY_NAME
     cert_path = directory / PDF_CERT_NAME
@@ -138,12 +231,7 @@ def generate_pdf_signing_key(directory: Path) -> tuple[Path, Path]:
         )
         .sign(key, hashes.SHA256())
     )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
+    _write_private_key(key_path, key, passphrase)
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     return key_path, cert_path
 
@@ -151,7 +239,8 @@ def generate_pdf_signing_key(directory: Path) -> tuple[Path, Path]:
 def load_pdf_signing_key(directory: Path) -> PdfSigningKey | None:
     """Load the PDF signing key and certificate from `directory`, or return None when absent.
 
-    The key file follows the rules of the Ed25519 key: mode 0600 and unencrypted PEM.
+    The key file follows the rules of the Ed25519 key: mode 0600, PEM,
+    unencrypted or encrypted with a passphrase.
     """
     key_path = directory / PDF_KEY_NAME
     cert_path = directory / PDF_CERT_NAME
@@ -163,10 +252,7 @@ def load_pdf_signing_key(directory: Path) -> PdfSigningKey | None:
             f"{key_path}: private key is readable by group or others (mode {stat.S_IMODE(mode):04o}); "
             f"run `chmod 600 {key_path}`"
         )
-    try:
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    except (ValueError, TypeError) as exc:
-        raise KeyFileError(f"{key_path}: not an unencrypted PEM private key ({exc})") from exc
+    key, _passphrase = load_private_pem(_read_key_file(key_path), str(key_path))
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise KeyFileError(f"{key_path}: expected an ECDSA P-256 private key")
     try:
@@ -202,10 +288,11 @@ def rotate(private_path: Path, trusted_dir: Path) -> tuple[SigningKey, SigningKe
 
     The old private key is kept beside it as `NAME.retired-<first 12 fingerprint
     characters>` (mode 0600), so checkpoints it signed stay verifiable through
-    its trusted public key while it signs nothing new. Returns the old key,
-    the new key and the retired file.
+    its trusted public key while it signs nothing new. When the old key is
+    encrypted, the new one is encrypted with the same passphrase. Returns
+    the old key, the new key and the retired file.
     """
-    old = load_signing_key_file(private_path)
+    old, passphrase = _load_signing_key_file(private_path)
     trust(old.public, trusted_dir)
     tag = old.key_id.removeprefix("SHA256:")[:12].replace("/", "_").replace("+", "-")
     retired = private_path.with_name(f"{private_path.name}.retired-{tag}")
@@ -215,20 +302,24 @@ def rotate(private_path: Path, trusted_dir: Path) -> tuple[SigningKey, SigningKe
     public_path = private_path.with_name(PUBLIC_KEY_NAME)
     if public_path.exists():
         public_path.unlink()
-    new_private, _ = generate(private_path.parent, private_name=private_path.name)
-    new = load_signing_key_file(new_private)
+    new_private, _ = generate(private_path.parent, private_name=private_path.name, passphrase=passphrase)
+    new, _passphrase = _load_signing_key_file(new_private)
     trust(new.public, trusted_dir)
     return old, new, retired
 
 
-def _parse_private(pem: bytes, origin: str) -> SigningKey:
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as exc:
-        raise KeyFileError(f"{origin}: not an unencrypted PEM private key ({exc})") from exc
+def _parse_private(pem: bytes, origin: str) -> tuple[SigningKey, bytes | None]:
+    key, passphrase = load_private_pem(pem, origin)
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"{origin}: expected an Ed25519 private key")
-    return SigningKey(key)
+    return SigningKey(key), passphrase
+
+
+def _read_key_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read the private key: {exc.strerror}") from exc
 
 
 def load_signing_key(path: Path | None) -> SigningKey:
@@ -239,12 +330,18 @@ def load_signing_key(path: Path | None) -> SigningKey:
     """
     from_env = os.environ.get(SIGNING_KEY_ENV)
     if from_env:
-        return _parse_private(from_env.encode(), SIGNING_KEY_ENV)
+        return _parse_private(from_env.encode(), SIGNING_KEY_ENV)[0]
     return load_signing_key_file(path)
 
 
 def load_signing_key_file(path: Path | None) -> SigningKey:
     """Load a private key file, rejecting one readable by group or others."""
+    return _load_signing_key_file(path)[0]
+
+
+def _load_signing_key_file(path: Path | None) -> tuple[SigningKey, bytes | None]:
+    # Returns the key with the PDF key beside it, and the passphrase that
+    # decrypted it (None for an unencrypted key).
     if path is None:
         raise KeyFileError(
             "no signing key: set signing_key in assay.yaml, pass --key, or set "
@@ -261,8 +358,8 @@ def load_signing_key_file(path: Path | None) -> SigningKey:
             f"{path}: private key is readable by group or others (mode {stat.S_IMODE(mode):04o}); "
             f"run `chmod 600 {path}`"
         )
-    key = _parse_private(path.read_bytes(), str(path))
-    return SigningKey(key.private, pdf=load_pdf_signing_key(path.parent))
+    key, passphrase = _parse_private(_read_key_file(path), str(path))
+    return SigningKey(key.private, pdf=load_pdf_signing_key(path.parent)), passphrase
 
 
 def load_public_key(pem: bytes, origin: str) -> Ed25519PublicKey:

@@ -19,7 +19,12 @@ def attest(
     ],
     note: Annotated[str, typer.Option("--note", help="What the person checked, in words.")],
     key: Annotated[
-        Path, typer.Option("--key", help="The person's Ed25519 private key (PEM, mode 0600).")
+        Path,
+        typer.Option(
+            "--key",
+            help="The person's Ed25519 private key (PEM, mode 0600). The passphrase of an "
+            "encrypted key is read from ASSAY_KEY_PASSPHRASE, or asked for on a terminal.",
+        ),
     ],
     file: Annotated[
         Optional[Path],

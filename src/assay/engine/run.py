@@ -23,7 +23,7 @@ from assay.engine.attestations import recorded_attestations
 from assay.engine.evaluate import ControlResult, EvidenceOutcome, check_freshness
 from assay.engine.judging import judge_control
 from assay.engine.readiness import CategoryReadiness, evidence_basis, readiness
-from assay.errors import AssayError, CollectorError, EvidenceMissing
+from assay.errors import CollectorError, EvidenceMissing
 from assay.evidence import collectors
 from assay.evidence.blobs import BlobStore
 from assay.evidence.collectors.base import CollectContext, relative_name
@@ -93,7 +93,14 @@ def _git_commit(root: Path) -> str | None:
 def collect_evidence(
     loaded: LoadedControl, context: CollectContext
 ) -> list[EvidenceOutcome]:
-    """Run every collector of one control; a failing collector becomes an outcome, not an exception."""
+    """Run every collector of one control; a failing collector becomes an outcome, not an exception.
+
+    NOTE: only the `command` collector has a wall-clock limit (its
+    timeout_seconds). The others read regular files of bounded size
+    (resolve_input rejects FIFOs and devices), so they end, but a read
+    stuck on a hung network file system, or a plugin collector that hangs,
+    blocks the run. Run `assay run` under a job timeout in CI.
+    """
     outcomes: list[EvidenceOutcome] = []
     for spec in loaded.control.evidence:
         collector = collectors.get(spec.collector)()
@@ -284,9 +291,12 @@ def _evidence_body(
     collected = outcome.collected
     if collected is not None:
         for path in collected.artifacts:
+            # A file that cannot be read makes this evidence `error`. A blob
+            # store that cannot be written (LedgerError: a full disk) stops the
+            # run, which stays incomplete, because later writes would fail too.
             try:
                 digest, size = blobs.put_file(path)
-            except AssayError as exc:
+            except CollectorError as exc:
                 outcome.status, outcome.message = "error", str(exc)
                 break
             artifacts[digest] = blobs.path_for(digest)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
-from assay.errors import LedgerError
+from assay.errors import CollectorError, LedgerError
 from assay.faults import fault_point
 
 _CHUNK = 1024 * 1024
@@ -27,15 +29,37 @@ class BlobStore:
         return self.root / digest[:2] / digest
 
     def put_file(self, source: Path) -> tuple[str, int]:
-        """Copy `source` into the store; return its SHA-256 hex and size in bytes."""
+        """Copy `source` into the store; return its SHA-256 hex and size in bytes.
+
+        Raises CollectorError when `source` cannot be read, and LedgerError
+        when the store cannot be written (a full disk, a file size limit),
+        after removing the temporary file.
+        """
+        try:
+            handle = source.open("rb")
+        except OSError as exc:
+            raise CollectorError(f"cannot read the file to store: {exc.strerror}", path=str(source)) from exc
+        with handle:
+            try:
+                return self._copy_in(handle, source)
+            except OSError as exc:
+                raise LedgerError(
+                    f"cannot store {source} in the blob store {self.root}: {_describe(exc)}; "
+                    "free space on that file system (or raise its quota or file size limit) "
+                    "and run again"
+                ) from exc
+
+    def _copy_in(self, src: BinaryIO, source: Path) -> tuple[str, int]:
+        # OSError from writing the store propagates; a read error of `source`
+        # becomes CollectorError. Either way the temporary file is removed.
         self.root.mkdir(parents=True, exist_ok=True)
         hasher = hashlib.sha256()
         size = 0
         fault_point("blob.before_write")
         descriptor, temp_name = tempfile.mkstemp(prefix=".incoming-", dir=self.root)
         try:
-            with os.fdopen(descriptor, "wb") as out, source.open("rb") as src:
-                while chunk := src.read(_CHUNK):
+            with os.fdopen(descriptor, "wb") as out:
+                while chunk := _read_chunk(src, source):
                     hasher.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
@@ -53,10 +77,10 @@ class BlobStore:
                 os.replace(temp_name, final)
                 _fsync_directory(final.parent)
             fault_point("blob.after_rename")
-        except OSError as exc:
+        except BaseException:
             if os.path.exists(temp_name):
                 os.unlink(temp_name)
-            raise LedgerError(f"cannot store {source} in {self.root}: {exc.strerror}") from exc
+            raise
         return digest, size
 
     def check(self, digest: str) -> str | None:
@@ -74,6 +98,20 @@ class BlobStore:
 
     def has(self, digest: str) -> bool:
         return self.path_for(digest).is_file()
+
+
+def _read_chunk(src: BinaryIO, source: Path) -> bytes:
+    try:
+        return src.read(_CHUNK)
+    except OSError as exc:
+        raise CollectorError(f"cannot read the file to store: {exc.strerror}", path=str(source)) from exc
+
+
+def _describe(exc: OSError) -> str:
+    """Return an OSError's message with its errno name, e.g. "File too large (EFBIG)"."""
+    name = errno.errorcode.get(exc.errno or 0)
+    reason = exc.strerror or str(exc)
+    return f"{reason} ({name})" if name else reason
 
 
 def _fsync_directory(path: Path) -> None:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import fnmatch
 import glob
+import os
+import stat
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, BinaryIO, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -132,7 +134,9 @@ class Collector(ABC):
 def resolve_input(workspace: Path, pattern: str) -> list[Path]:
     """Resolve a workspace-relative file name or glob to existing files, sorted.
 
-    Raises CollectorError when a match lies outside the workspace, and
+    Folders that a glob matches are skipped. Raises CollectorError when a
+    match lies outside the workspace or is neither a regular file nor a
+    folder (a FIFO, socket or device, whose reads could block for ever), and
     EvidenceMissing when nothing matches.
     """
     root = workspace.resolve()
@@ -148,8 +152,20 @@ def resolve_input(workspace: Path, pattern: str) -> list[Path]:
                 "input resolves outside the workspace; keep evidence inputs inside it",
                 path=pattern,
             )
-        if resolved.is_file():
+        try:
+            mode = resolved.stat().st_mode
+        except OSError:
+            # A dangling symbolic link or a file removed since the glob: not a match.
+            continue
+        if stat.S_ISREG(mode):
             files.append(resolved)
+        elif not stat.S_ISDIR(mode):
+            name = relative_name(root, resolved)
+            subject = "is" if name == pattern else f"matches {name}, which is"
+            raise CollectorError(
+                f"{subject} a {_file_kind(mode)}, not a regular file; point the collector at a regular file",
+                path=pattern,
+            )
     if not files:
         raise EvidenceMissing("no such file (no evidence recorded yet)", path=pattern)
     return files
@@ -167,18 +183,58 @@ def resolve_single_input(workspace: Path, pattern: str) -> Path:
     return files[0]
 
 
-def read_input_bytes(path: Path, display: str, limit: int = MAX_INPUT_BYTES) -> bytes:
-    """Read a whole input file, rejecting one larger than `limit` bytes."""
+def open_regular_file(path: Path, display: str) -> BinaryIO:
+    """Open `path` for reading in binary mode, raising CollectorError unless it is a regular file.
+
+    The file is opened with O_NONBLOCK and checked with fstat on the open
+    descriptor, so a FIFO put in place of the file after resolve_input
+    checked it is rejected instead of blocking the open until a writer
+    appears. O_NONBLOCK is cleared again before reading.
+    """
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise CollectorError(
-                f"input is {size} bytes, over the {limit}-byte limit for this format",
-                path=display,
-            )
-        return path.read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise CollectorError(f"cannot read input: {exc.strerror}", path=display) from exc
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise CollectorError(
+                f"is a {_file_kind(mode)}, not a regular file; point the collector at a regular file",
+                path=display,
+            )
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def read_input_bytes(path: Path, display: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """Read a whole regular input file, rejecting one larger than `limit` bytes."""
+    with open_regular_file(path, display) as handle:
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise CollectorError(
+                    f"input is {size} bytes, over the {limit}-byte limit for this format",
+                    path=display,
+                )
+            # Reading one byte past the limit catches a file that grew after fstat.
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise CollectorError(f"cannot read input: {exc.strerror}", path=display) from exc
+    if len(data) > limit:
+        raise CollectorError(f"input is over the {limit}-byte limit for this format", path=display)
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+        (stat.S_ISDIR, "folder"),
+    )
+    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def relative_name(workspace: Path, path: Path) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO
 
 from assay.errors import CollectorError
+from assay.evidence.collectors.base import open_regular_file
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -21,11 +22,13 @@ MAX_STREAM_BYTES = 64 * 1024**3
 def read_stream(path: Path, display: str, read: Callable[[IO[bytes], bool], int]) -> int:
     """Open `path`, decompressing gzip when its magic bytes say so, and return `read(handle, compressed)`.
 
-    Read errors, truncated gzip data and invalid gzip data become
+    A path that is not a regular file (a FIFO, a device) is rejected before
+    any read. Read errors, truncated gzip data and invalid gzip data become
     CollectorError naming `display`.
     """
+    raw_file = open_regular_file(path, display)
     try:
-        with path.open("rb") as raw:
+        with raw_file as raw:
             compressed = raw.read(2) == GZIP_MAGIC
             raw.seek(0)
             if compressed:

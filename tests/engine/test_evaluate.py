@@ -64,9 +64,17 @@ def test_has_guard_allows_absent_fact():
 
 
 def test_non_boolean_result_is_error():
-    result = judge(_loaded("k6.p99_ms"), [_evidence({"p99_ms": 1.0})], {})
+    result = judge(_loaded("k6.p99_ms"), [_evidence({"p99_ms": 1.5})], {})
     assert result.status is Status.ERROR
-    assert result.assertions[0].message == "expression returned 1.0, not true or false"
+    assert result.assertions[0].message == "expression returned 1.5, not true or false"
+
+
+def test_integral_float_judged_as_recorded():
+    # The ledger records 2.0 as 2, so the assertion sees the int a
+    # re-evaluation from the record would see.
+    result = judge(_loaded("type(k6.n) == int && type(params.limit) == int"),
+                   [_evidence({"n": 2.0})], {"limit": 10.0})
+    assert result.status is Status.PASS
 
 
 def test_type_mismatch_is_error():

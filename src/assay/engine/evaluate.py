@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from assay.controls.loader import LoadedControl
 from assay.controls.waivers import LoadedWaiver
 from assay.engine.attestations import Attestation, AttestationReview
 from assay.engine.status import MET, Status, worst
 from assay.evidence.collectors.base import Collected
+from assay.evidence.records import canonical
 from assay.policies.cel import ExpressionError, evaluate, lookup
 from assay.timeutil import format_instant
 
@@ -114,6 +117,21 @@ def _shorten(value: Any) -> Any:
     return value
 
 
+def as_recorded(value: Any) -> Any:
+    """Return `value` as the ledger records it, so that assertions judge what an auditor can re-read.
+
+    Canonical JSON writes an integral float as an integer (250.0 as 250), and
+    CEL does not mix int and double in arithmetic, so judging the collected
+    value could give another outcome than judging the recorded one. A value
+    outside the canonical domain is returned unchanged; appending it to the
+    ledger reports the error.
+    """
+    try:
+        return orjson.loads(canonical(value))
+    except ValueError:
+        return value
+
+
 def judge(
     loaded: LoadedControl,
     evidence: list[EvidenceOutcome],
@@ -157,10 +175,10 @@ def judge(
                 statuses.append(Status.FAIL)
                 reasons.append(f"{item.id}: {failure}")
 
-    variables: dict[str, Any] = {"params": params}
+    variables: dict[str, Any] = {"params": as_recorded(params)}
     for item in evidence:
         if item.collected is not None:
-            variables[item.id] = item.collected.facts
+            variables[item.id] = as_recorded(item.collected.facts)
     outcomes: list[AssertionOutcome] = []
     for assertion, compiled in zip(control.assert_, loaded.expressions, strict=True):
         outcome = AssertionOutcome(assertion.name, assertion.expr, "pass")

@@ -17,9 +17,9 @@ bodies withheld. Waivers are not checked again: a result recorded as
 `waived` is compared through the status its waiver summary records as the
 real one.
 
-NOTE: the ledger stores integral floats as integers (RFC 8785 writes 250.0
-as 250), so an assertion that tests a fact's type (`type(x) == double`) can
-judge a recorded fact differently than the run judged the collected one.
+The ledger stores integral floats as integers (RFC 8785 writes 250.0 as
+250). `judge` converts facts and params to that recorded form before
+evaluating, both in the run and here, so the two see the same values.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from typer.testing import CliRunner, Result
 from assay import keys
 from assay.cli import app
 from assay.reports.pack import MANIFEST, SIGNATURE_FILES, SUMS, seal_pack
-from assay.reports.pdf_signature import FIELD_NAME
+from assay.reports.pdf_signature import FIELD_NAME, sign_pdf
 from support.signed_workspace import NOW, signed_workspace
 
 runner = CliRunner(env={"ASSAY_SIGNING_KEY": None, "ASSAY_LEDGER": None, "ASSAY_NOW": None,
@@ -45,16 +47,22 @@ def verify(workspace: Path, pack: Path) -> Result:
     return runner.invoke(app, ["verify", str(pack), "--key", str(public_key)])
 
 
-def reseal(pack: Path, workspace: Path) -> None:
-    """Sign the pack again as it now is with the pack's own key, so every hash route passes."""
+def reseal(pack: Path, workspace: Path, *, pdf_certificate: bool | None = True) -> None:
+    """Sign the pack again as it now is with the pack's own key, so every hash route passes.
+
+    With `pdf_certificate=None` the manifest says the PDF is not signed.
+    """
     manifest = json.loads((pack / MANIFEST).read_bytes())
     for name in (*SIGNATURE_FILES, MANIFEST, SUMS):
         (pack / name).unlink()
     metadata = {
         key: value for key, value in manifest.items()
-        if key not in ("format", "format_version", "key_id", "files")
+        if key not in ("format", "format_version", "key_id", "files", "pdf_certificate_sha256")
     }
-    seal_pack(pack, keys.load_signing_key(workspace / ".assay" / "signing-key.pem"), metadata)
+    key = keys.load_signing_key(workspace / ".assay" / "signing-key.pem")
+    if pdf_certificate is None:
+        key = dataclasses.replace(key, pdf=None)
+    seal_pack(pack, key, metadata)
 
 
 def test_signed_pdf_check_listed(built: tuple[Path, Path]) -> None:
@@ -106,15 +114,72 @@ def test_pdf_update_resealed_exits_4(built: tuple[Path, Path], pack_copy: Path) 
     )
 
 
-def test_missing_pdf_skips_check(built: tuple[Path, Path], pack_copy: Path) -> None:
+def test_missing_signed_pdf_exits_4(built: tuple[Path, Path], pack_copy: Path) -> None:
     workspace = built[0]
     (pack_copy / "report.pdf").unlink()
     reseal(pack_copy, workspace)
 
     result = verify(workspace, pack_copy)
 
+    assert result.exit_code == 4, result.output
+    assert result.stderr == (
+        "FAILED: manifest.json names the certificate that signs report.pdf, but the pack has "
+        "no report.pdf\n"
+    )
+
+
+def test_missing_unsigned_pdf_skips_check(built: tuple[Path, Path], pack_copy: Path) -> None:
+    workspace = built[0]
+    (pack_copy / "report.pdf").unlink()
+    reseal(pack_copy, workspace, pdf_certificate=None)
+
+    result = verify(workspace, pack_copy)
+
     assert result.exit_code == 0, result.output
     assert "skipped: PDF signature: the pack has no report.pdf" in result.stdout.splitlines()
+
+
+def _unsigned_pdf(pack: Path) -> bytes:
+    from assay.reports import render
+
+    html = (pack / "report.html").read_text(encoding="utf-8")
+    return render.render_pdf(html, datetime.fromisoformat(NOW.replace("Z", "+00:00")))[0]
+
+
+def test_pdf_signed_by_other_certificate_exits_4(
+    built: tuple[Path, Path], pack_copy: Path, tmp_path: Path
+) -> None:
+    workspace = built[0]
+    (tmp_path / "other").mkdir()
+    keys.generate_pdf_signing_key(tmp_path / "other")
+    other = keys.load_pdf_signing_key(tmp_path / "other")
+    assert other is not None
+    when = datetime.fromisoformat(NOW.replace("Z", "+00:00"))
+    (pack_copy / "report.pdf").write_bytes(sign_pdf(_unsigned_pdf(pack_copy), other, when))
+    named = json.loads((pack_copy / MANIFEST).read_bytes())["pdf_certificate_sha256"]
+    reseal(pack_copy, workspace)
+
+    result = verify(workspace, pack_copy)
+
+    assert result.exit_code == 4, result.output
+    last = result.stderr.rstrip("\n")
+    assert last.startswith("FAILED: report.pdf is signed by the certificate with SHA-256 ")
+    assert last.endswith(f"not the one manifest.json names ({named})")
+
+
+def test_unsigned_pdf_swapped_in_exits_4(built: tuple[Path, Path], pack_copy: Path) -> None:
+    workspace = built[0]
+    (pack_copy / "report.pdf").write_bytes(_unsigned_pdf(pack_copy))
+    named = json.loads((pack_copy / MANIFEST).read_bytes())["pdf_certificate_sha256"]
+    reseal(pack_copy, workspace)
+
+    result = verify(workspace, pack_copy)
+
+    assert result.exit_code == 4, result.output
+    assert result.stderr == (
+        f"FAILED: report.pdf is not signed, but manifest.json says the certificate with "
+        f"SHA-256 {named} signs it\n"
+    )
 
 
 def test_unsigned_pdf_skips_check(tmp_path: Path) -> None:

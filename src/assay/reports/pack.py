@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+
 from assay.engine.run import RunOutcome
 from assay.errors import AssayError
 from assay.evidence.ledger import Ledger
@@ -245,6 +247,17 @@ def _seal(folder: Path, outcome: RunOutcome, key: SigningKey) -> None:
     })
 
 
+def pdf_certificate_sha256(key: SigningKey) -> str | None:
+    """Return the SHA-256 of the certificate that signs report.pdf, or None when the PDF is not signed.
+
+    The manifest records it, so the Ed25519 signatures over the manifest bind
+    the PDF's self-signed certificate to the pack's signer.
+    """
+    if key.pdf is None:
+        return None
+    return hashlib.sha256(key.pdf.certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
 def allowed_signers_line(key: SigningKey) -> str:
     """Return the allowed_signers line that `ssh-keygen -Y verify` reads for `key`."""
     public_line = sshsig.openssh_public_line(key.public)
@@ -270,6 +283,7 @@ def seal_pack(folder: Path, key: SigningKey, metadata: dict[str, Any]) -> None:
         "format_version": PACK_VERSION,
         **metadata,
         "key_id": key.key_id,
+        "pdf_certificate_sha256": pdf_certificate_sha256(key),
         "files": files,
     }
     manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
@@ -284,7 +298,7 @@ def seal_pack(folder: Path, key: SigningKey, metadata: dict[str, Any]) -> None:
     (folder / SSHSIG).write_text(
         sshsig.sign(key.private, sums_bytes, SSHSIG_NAMESPACE), encoding="ascii"
     )
-    predicate = {"format": PACK_FORMAT, "format_version": PACK_VERSION, **metadata, "key_id": key.key_id}
+    predicate = {key_name: value for key_name, value in manifest.items() if key_name != "files"}
     subjects = [(path, digest) for digest, path in entries]
     (folder / ATTESTATION).write_bytes(
         dsse.sign_statement(key, dsse.statement(subjects, PREDICATE_TYPE, predicate))

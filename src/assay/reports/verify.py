@@ -64,6 +64,9 @@ _FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 
 
 REPORT_PDF = "report.pdf"
+# The manifest field naming the SHA-256 of the certificate that signs report.pdf.
+PDF_CERTIFICATE_FIELD = "pdf_certificate_sha256"
+_NOT_RECORDED = object()
 
 
 @dataclass
@@ -227,28 +230,56 @@ def verify_pack(
 
     artifacts = _check_artifacts(run_bodies, listed)
     report.checks.append(f"{artifacts} evidence artifacts of the run are present")
-    _check_pdf(pack, listed, report)
+    _check_pdf(pack, manifest, listed, report)
     if reevaluate:
         _reevaluate(pack, manifest, report)
     return report
 
 
-def _check_pdf(pack: Path, listed: dict[str, str], report: VerifyReport) -> None:
+def _check_pdf(
+    pack: Path, manifest: dict[str, Any], listed: dict[str, str], report: VerifyReport
+) -> None:
+    # Packs that record `pdf_certificate_sha256` name the certificate that
+    # must have signed report.pdf, or null for an unsigned PDF. Older packs
+    # do not, and an unsigned PDF in them is reported as skipped.
+    named = manifest.get(PDF_CERTIFICATE_FIELD, _NOT_RECORDED)
     if REPORT_PDF not in listed:
+        if isinstance(named, str):
+            raise VerificationError(
+                f"{MANIFEST} names the certificate that signs {REPORT_PDF}, but the pack has no "
+                f"{REPORT_PDF}"
+            )
         report.skipped.append(f"PDF signature: the pack has no {REPORT_PDF}")
         return
     from assay.reports.pdf_signature import FIELD_NAME, check_pdf_signature  # pyHanko is slow to import
 
     certificate = check_pdf_signature((pack / REPORT_PDF).read_bytes(), REPORT_PDF)
+    if named is not _NOT_RECORDED and named != certificate:
+        raise VerificationError(_pdf_certificate_mismatch(named, certificate))
     if certificate is None:
         report.skipped.append(
             f"PDF signature: {REPORT_PDF} is not signed (the pack was built without a PDF "
             "signing key)"
         )
         return
+    bound = f", the certificate {MANIFEST} names" if named is not _NOT_RECORDED else ""
     report.checks.append(
         f"{REPORT_PDF}: PDF signature {FIELD_NAME} is intact, verifies with its embedded "
-        f"certificate (SHA-256 {certificate[:16]}...) and covers the whole file"
+        f"certificate (SHA-256 {certificate[:16]}...{bound}) and covers the whole file"
+    )
+
+
+def _pdf_certificate_mismatch(named: object, certificate: str | None) -> str:
+    if certificate is None:
+        return (
+            f"{REPORT_PDF} is not signed, but {MANIFEST} says the certificate with SHA-256 "
+            f"{named} signs it"
+        )
+    if named is None:
+        return f"{REPORT_PDF} is signed, but {MANIFEST} says the pack's PDF is not signed"
+    return (
+        f"{REPORT_PDF} is signed by the certificate with SHA-256 {certificate}, not the one "
+        f"{MANIFEST} names ({named})"
     )
 
 

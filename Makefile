@@ -1,5 +1,7 @@
 # Two entry points: `make demo` runs the example workspace end to end,
 # `make test` runs the whole test suite. Both create .venv on first use.
+# `make fuzz` runs the property-based fuzz tests of tests/fuzz with many
+# more examples (FUZZ_EXAMPLES per property).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +11,9 @@ DEMO_DIR := build/demo
 # same on any day.
 DEMO_NOW := 2026-12-04T21:15:00Z
 
-.PHONY: demo test clean
+FUZZ_EXAMPLES ?= 2000
+
+.PHONY: demo test fuzz clean
 
 $(BIN)/assay: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +31,9 @@ demo: $(BIN)/assay
 
 test: $(BIN)/assay
 	$(BIN)/python -m pytest
+
+fuzz: $(BIN)/assay
+	HYPOTHESIS_PROFILE=fuzz ASSAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz
 
 clean:
 	rm -rf build $(VENV)

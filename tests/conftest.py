@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner, Result
 
 from assay import keys
@@ -76,3 +78,20 @@ def postgres_url() -> Iterator[str]:
 
     with postgres_server() as (url, _data):
         yield url
+
+
+# Hypothesis profiles. The default one keeps the suite fast and reproducible:
+# derandomize draws the same examples on every run and no example database is
+# written. HYPOTHESIS_PROFILE=fuzz (used by `make fuzz`) runs thousands of
+# random examples per property instead (ASSAY_FUZZ_EXAMPLES sets how many).
+# Tests that pass max_examples to @settings keep their own count under both
+# profiles.
+settings.register_profile(
+    "default-assay", max_examples=25, deadline=None, derandomize=True, database=None,
+    print_blob=True,
+)
+settings.register_profile(
+    "fuzz", max_examples=int(os.environ.get("ASSAY_FUZZ_EXAMPLES", "2000")), deadline=None,
+    print_blob=True, suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default-assay"))

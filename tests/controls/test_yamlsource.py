@@ -257,6 +257,57 @@ def test_unclosed_flow_sequence_is_invalid_yaml(tmp_path: Path) -> None:
     assert document.problems[0].line == 3
 
 
+# Values that parse as YAML but cannot be hashed as RFC 8785 JSON once the
+# workspace runs, so loading reports them.
+
+
+def test_lone_surrogate_escape_rejected(tmp_path: Path) -> None:
+    document = load_text(tmp_path, 'title: "a\\ud800"\n')
+
+    assert messages(document) == [
+        "document.yaml:1:8: title: text contains the lone UTF-16 surrogate \\ud800, which is not "
+        "a Unicode character; write the character itself"
+    ]
+
+
+def test_lone_surrogate_in_key_rejected(tmp_path: Path) -> None:
+    document = load_text(tmp_path, 'title: x\nparams: {"\\udc00": 1}\n')
+
+    assert messages(document) == [
+        "document.yaml:2:9: params: key '\\udc00' contains the lone UTF-16 surrogate \\udc00, "
+        "which is not a Unicode character; write the character itself"
+    ]
+
+
+def test_integer_beyond_two_to_53_rejected(tmp_path: Path) -> None:
+    document = load_text(tmp_path, "title: x\nparams:\n  system_id: 9007199254740992\n")
+
+    assert messages(document) == [
+        "document.yaml:3:14: params.system_id: integer 9007199254740992 is beyond ±(2**53 - 1), "
+        "the largest that canonical JSON represents exactly; quote it to keep it as text"
+    ]
+
+
+def test_integer_beyond_two_to_53_kept_without_model(tmp_path: Path) -> None:
+    document = load_text(tmp_path, "system_id: 9007199254740992\n", model=None)
+
+    assert document.problems == []
+    assert document.data == {"system_id": 9007199254740992}
+
+
+def test_float_beyond_double_rejected(tmp_path: Path) -> None:
+    document = load_text(tmp_path, "title: x\nparams:\n  ratio: 1e999\n")
+
+    assert messages(document) == [
+        "document.yaml:3:10: params.ratio: number 1e999 is out of the range of a 64-bit float"
+    ]
+
+
+def test_integer_of_5000_digits_stays_text() -> None:
+    # int() rejects more than 4300 digits with ValueError, which once escaped.
+    assert core_scalar("9" * 5000) == "9" * 5000
+
+
 def test_invalid_utf8_reports_position(tmp_path: Path) -> None:
     document = load_bytes(tmp_path, b"title: x\nversion: 1.\xff\n")
 

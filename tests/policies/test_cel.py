@@ -193,6 +193,16 @@ def test_compile_syntax_error_on_second_line() -> None:
     assert caught.value.offset == len(expression)
 
 
+def test_compile_error_at_input_zero_uses_real_position() -> None:
+    # The cel package reports this error first at <input>:0:0, which once
+    # gave offset -1; the inner has() at column 9 is the real place.
+    with pytest.raises(ExpressionError) as caught:
+        compile_expression("has(has(k6.(p99_ms.a).a).size()")
+
+    assert str(caught.value) == "invalid CEL: invalid argument to has() macro"
+    assert caught.value.offset == 8
+
+
 def test_compile_unterminated_string() -> None:
     with pytest.raises(ExpressionError) as caught:
         compile_expression('a.name == "abc')

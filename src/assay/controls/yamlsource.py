@@ -12,6 +12,7 @@ file:line:col.
 from __future__ import annotations
 
 import codecs
+import math
 import re
 import types
 import typing
@@ -30,6 +31,8 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from assay.evidence.records import MAX_SAFE_INTEGER
 
 Loc = tuple[str | int, ...]
 
@@ -107,10 +110,19 @@ def dotted(loc: Loc) -> str:
     return out
 
 
+def _lone_surrogate(text: str) -> str | None:
+    if text.isascii():
+        return None
+    return next((c for c in text if "\ud800" <= c <= "\udfff"), None)
+
+
 class _Converter:
-    def __init__(self, document: Document) -> None:
+    def __init__(self, document: Document, *, safe_integers: bool = False) -> None:
         self.document = document
         self.nodes = 0
+        # Workspace files are hashed as RFC 8785 JSON, which represents integers
+        # up to 2**53 - 1 exactly, so a larger one is a problem there.
+        self.safe_integers = safe_integers
 
     def mark(self, node: Node, loc: Loc) -> None:
         self.document.positions[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
@@ -143,6 +155,10 @@ class _Converter:
                 self.document.add(loc, "mapping keys must be plain strings")
                 continue
             key = str(key_node.value)
+            surrogate = _lone_surrogate(key)
+            if surrogate is not None:
+                self.document.add(loc, f"key {key[:40]!r} contains {_surrogate_message(surrogate)}")
+                continue
             line = key_node.start_mark.line + 1
             if key in first_line:
                 self.document.positions[loc + (key,)] = (line, key_node.start_mark.column + 1)
@@ -162,6 +178,10 @@ class _Converter:
 
     def scalar(self, node: ScalarNode, annotation: Any, loc: Loc) -> Any:
         text = str(node.value)
+        surrogate = _lone_surrogate(text)
+        if surrogate is not None:
+            self.document.add(loc, f"text contains {_surrogate_message(surrogate)}")
+            return None
         quoted = node.style in ("'", '"', "|", ">")
         if annotation is str:
             return text
@@ -172,7 +192,22 @@ class _Converter:
             return None
         if quoted:
             return text
-        return core_scalar(text)
+        value = core_scalar(text)
+        if isinstance(value, float) and not math.isfinite(value):
+            self.document.add(loc, f"number {text} is out of the range of a 64-bit float")
+            return None
+        if self.safe_integers and type(value) is int and abs(value) > MAX_SAFE_INTEGER:
+            self.document.add(
+                loc, f"integer {text[:40]} is beyond ±(2**53 - 1), the largest that canonical "
+                "JSON represents exactly; quote it to keep it as text",
+            )
+            return None
+        return value
+
+
+def _surrogate_message(surrogate: str) -> str:
+    return (f"the lone UTF-16 surrogate \\u{ord(surrogate):04x}, which is not a Unicode "
+            "character; write the character itself")
 
 
 class _TooLarge(Exception):
@@ -198,7 +233,12 @@ def core_scalar(text: str) -> Any:
             return int(text[2:], 8)
         if text.startswith("0x"):
             return int(text[2:], 16)
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:
+            # NOTE: int() rejects more than 4300 decimal digits (Python's
+            # default limit), so such a scalar stays text.
+            return text
     if _FLOAT.match(text) and any(c.isdigit() for c in text):
         return float(text)
     return text
@@ -322,7 +362,7 @@ def _parse_into(document: Document, text: str, model: type[BaseModel] | None) ->
             Problem(1, 1, "", f"expected one YAML document, found {len(nodes)}")
         )
         return
-    converter = _Converter(document)
+    converter = _Converter(document, safe_integers=model is not None)
     try:
         document.data = converter.convert(nodes[0], model if model is not None else Any, ())
     except _TooLarge as exc:

@@ -221,11 +221,16 @@ def compile_expression(expression: str) -> CompiledExpression:
     except (ValueError, RuntimeError) as exc:
         message = str(exc)
         offset = 0
-        match = _POSITION.search(message)
-        if match:
-            line, column = int(match[1]), int(match[2])
+        # The cel package reports some errors at <input>:0:0 before the real
+        # position (for some invalid has() arguments), so take the first
+        # position that is inside the text.
+        positions = [(int(m[1]), int(m[2])) for m in _POSITION.finditer(message)]
+        inside = [(line, column) for line, column in positions if line >= 1 and column >= 1]
+        if inside:
+            line, column = inside[0]
             lines = expression.split("\n")
             offset = sum(len(part) + 1 for part in lines[: line - 1]) + column - 1
+            offset = min(offset, len(expression))
         detail = message.split("ERROR: ", 1)[-1].split("\n", 1)[0]
         detail = _POSITION.sub("", detail).lstrip(": ").strip()
         raise ExpressionError(f"invalid CEL: {detail}", offset) from exc

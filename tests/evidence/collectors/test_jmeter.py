@@ -366,6 +366,13 @@ def test_xml_without_lb_has_no_by_label(tmp_path: Path) -> None:
     assert result.facts["response_codes"] == {"200": 1}
 
 
+def test_xml_unknown_declared_encoding_rejected(tmp_path: Path) -> None:
+    # expat raises LookupError, not a SAX error, for an unknown encoding name.
+    error = collect_error(tmp_path, b'<?xml version="1.0" encoding="TTF-8"?>\n<testResults version="1.2"/>\n')
+    assert str(error) == ('results.jtl:1:1: invalid XML: unknown encoding: TTF-8; '
+                          'declare encoding="UTF-8" and save the file as UTF-8')
+
+
 def test_xml_empty_results_fail(tmp_path: Path) -> None:
     text = '<?xml version="1.0"?>\n<testResults version="1.2">\n</testResults>\n'
     result = collect_text(tmp_path, text)
@@ -545,6 +552,27 @@ def test_timestamp_past_year_9999(tmp_path: Path) -> None:
     error = collect_error(tmp_path, "timeStamp,elapsed,success\n999999999999999999,12,true\n")
     assert error.location == "2"
     assert "past the year 9999" in error.reason
+
+
+def test_elapsed_ending_past_year_9999(tmp_path: Path) -> None:
+    # The timestamp alone is in range, but start plus elapsed is not.
+    error = collect_error(tmp_path, "timeStamp,elapsed,success\n1796412449135,999999999999999,true\n")
+    assert str(error) == "results.jtl:2: elapsed 999999999999999 ms ends the sample past the year 9999"
+
+
+def test_elapsed_of_5000_digits(tmp_path: Path) -> None:
+    # int() raises ValueError beyond 4300 digits, so the length is checked first.
+    error = collect_error(tmp_path, "timeStamp,elapsed,success\n1796412449135," + "9" * 5000 + ",true\n")
+    assert error.reason == f"elapsed {'9' * 40!r} is too large: it reaches past the year 9999"
+
+
+def test_xml_elapsed_ending_past_year_9999(tmp_path: Path) -> None:
+    content = ('<?xml version="1.0" encoding="UTF-8"?>\n<testResults version="1.2">\n'
+               '<httpSample t="999999999999999" ts="1796412449135" s="true" lb="a" rc="200"/>\n'
+               '</testResults>\n')
+    error = collect_error(tmp_path, content)
+    assert error.reason == "t 999999999999999 ms ends the sample past the year 9999"
+    assert error.path == "results.jtl"
 
 
 def test_fractional_elapsed(tmp_path: Path) -> None:

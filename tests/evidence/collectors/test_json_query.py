@@ -81,6 +81,29 @@ def test_integer_beyond_double_precision_as_text():
     assert facts["accounts"] == ["9007199254740993"]
 
 
+def test_integer_two_to_53_as_text(tmp_path):
+    # RFC 8785 holds integers up to 2**53 - 1 exactly; 2**53 itself once stayed a number.
+    (tmp_path / "ids.json").write_text('{"a": 9007199254740992, "b": 9007199254740991}', encoding="utf-8")
+    facts = collect("ids.json", {"a": "a", "b": "b"}, workspace=tmp_path).facts
+    assert facts["a"] == "9007199254740992"
+    assert facts["b"] == 9007199254740991
+
+
+def test_yaml_lone_surrogate_rejected(tmp_path):
+    (tmp_path / "doc.yaml").write_text('a: "\\ud800"\n', encoding="utf-8")
+    with pytest.raises(CollectorError) as caught:
+        collect("doc.yaml", {"a": "a"}, workspace=tmp_path)
+    assert str(caught.value) == ("doc.yaml:1:4: a: text contains the lone UTF-16 surrogate \\ud800, "
+                                 "which is not a Unicode character; write the character itself")
+
+
+def test_yaml_number_beyond_double_rejected(tmp_path):
+    (tmp_path / "doc.yaml").write_text("a: 1e999\n", encoding="utf-8")
+    with pytest.raises(CollectorError) as caught:
+        collect("doc.yaml", {"a": "a"}, workspace=tmp_path)
+    assert str(caught.value) == "doc.yaml:1:4: a: number 1e999 is out of the range of a 64-bit float"
+
+
 def test_empty_list_is_a_value():
     facts = collect("json/roles.yaml", {"deleters": "roles[?contains(permissions, 'roles.delete')].name"}).facts
     assert facts["deleters"] == []

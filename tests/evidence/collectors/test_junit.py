@@ -620,6 +620,15 @@ def test_truncated_xml_has_line_and_column(tmp_path: Path) -> None:
     assert str(error) == "report.xml:4:3: invalid XML: unclosed token"
 
 
+def test_unknown_declared_encoding_rejected(tmp_path: Path) -> None:
+    # expat raises LookupError, not a SAX error, for an unknown encoding name.
+    error = reject(tmp_path, b'<?xml version="1.0" encoding="ttf-8"?><testsuites name="pytest tests"/>')
+    assert error.reason == ('invalid XML: unknown encoding: ttf-8; declare encoding="UTF-8" '
+                            'and save the file as UTF-8')
+    assert error.location == "1:1"
+    assert error.path == "report.xml"
+
+
 def test_truncated_after_start_tag_rejected(tmp_path: Path) -> None:
     error = reject(tmp_path, b'<testsuite name="s">\n  <testcase name="a"/>\n')
     assert error.reason == "invalid XML: no element found"

@@ -777,6 +777,18 @@ def test_broken_name_tag_number(tmp_path: Path) -> None:
     assert error.reason == "data.tags.name: expected a string, found the number 7"
 
 
+def test_broken_name_tag_list_on_request(tmp_path: Path) -> None:
+    # A list is unhashable, so the breakdown lookup once raised TypeError.
+    error = collect_error(tmp_path, [point_line("http_reqs", 1, tags={"name": [{"a": 0}]})])
+    assert error.reason == "data.tags.name: expected a string, found a JSON array"
+    assert error.location == "1"
+
+
+def test_broken_scenario_tag_object(tmp_path: Path) -> None:
+    error = collect_error(tmp_path, [point_line("http_req_duration", 5, tags={"scenario": {}})])
+    assert error.reason == "data.tags.scenario: expected a string, found a JSON object"
+
+
 def test_broken_fractional_request(tmp_path: Path) -> None:
     error = collect_error(tmp_path, [point_line("http_reqs", 1), point_line("http_reqs", 0.5)])
     assert error.location == "2"

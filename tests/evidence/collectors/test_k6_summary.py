@@ -500,6 +500,22 @@ def test_broken_integer_beyond_2_53(tmp_path: Path) -> None:
     assert error.location == "metrics.http_reqs.count"
 
 
+def test_broken_float_count_beyond_2_53(tmp_path: Path) -> None:
+    # A whole float passed the integer size check and became the int 2**53.
+    text = '{"metrics": {"http_reqs": {"count": 9007199254740992.0, "rate": 1}}}'
+    error = collect_error(tmp_path, text)
+    assert error.reason == "count 9007199254740992.0 exceeds 2**53 - 1"
+    assert error.location == "metrics.http_reqs.count"
+
+
+def test_broken_integer_count_of_2_53(tmp_path: Path) -> None:
+    # RFC 8785 holds integers up to 2**53 - 1 exactly; 2**53 itself once passed.
+    text = '{"metrics": {"http_reqs": {"count": 9007199254740992, "rate": 1}}}'
+    error = collect_error(tmp_path, text)
+    assert error.reason == "integer 9007199254740992 exceeds 2**53 - 1 in magnitude"
+    assert error.location == "metrics.http_reqs.count"
+
+
 def test_broken_duplicate_key(tmp_path: Path) -> None:
     error = collect_error(tmp_path, '{"metrics": {"http_reqs": {"count": 1, "count": 2}}}')
     assert error.reason == "invalid JSON: key 'count' appears twice in one JSON object"

@@ -365,6 +365,9 @@ def test_invalid_utf8_names_line_and_column(tmp_path):
         ({"auditID": None}, "auditID: expected a non-empty string, found null"),
         ({"stage": "Done"}, "stage: expected RequestReceived, ResponseStarted, ResponseComplete "
                             "or Panic, found a string (\"Done\")"),
+        # A list is unhashable, so the stage lookup once raised TypeError.
+        ({"stage": ["ResponseComplete"]}, "stage: expected RequestReceived, ResponseStarted, "
+                                          "ResponseComplete or Panic, found a JSON array"),
         ({"verb": 7}, "verb: expected a string, found the number 7"),
         ({"apiVersion": "v1"}, "apiVersion: expected audit.k8s.io/v1"),
         ({"kind": "Pod"}, "kind: expected Event or EventList, found a string (\"Pod\")"),

@@ -336,6 +336,21 @@ def test_bad_number_names_line(tmp_path: Path) -> None:
     assert error.location == "7"
 
 
+def test_count_beyond_two_to_53_rejected(tmp_path: Path) -> None:
+    # The ledger stores facts as RFC 8785 JSON, which holds integers up to 2**53 - 1 exactly.
+    text = stats_text().replace("GET,/api/items,374,", "GET,/api/items,9007199254740992,")
+    error = collect_error(tmp_path, text)
+    assert error.reason == "Request Count '9007199254740992' is larger than 2**53 - 1"
+    assert error.location == "2"
+
+
+def test_count_of_5000_digits_rejected(tmp_path: Path) -> None:
+    # int() raises ValueError beyond 4300 digits, so the length is checked first.
+    text = stats_text().replace("GET,/api/items,374,", "GET,/api/items," + "9" * 5000 + ",")
+    error = collect_error(tmp_path, text)
+    assert error.reason == f"Request Count {'9' * 40!r} is larger than 2**53 - 1"
+
+
 def test_bad_count_names_line(tmp_path: Path) -> None:
     text = stats_text().replace("POST,/api/login,20,", "POST,/api/login,20.5,")
     error = collect_error(tmp_path, text)

@@ -497,6 +497,22 @@ def test_broken_time(tmp_path: Path) -> None:
     assert error.reason == "not a PostgreSQL log time: 'yesterday'"
 
 
+@pytest.mark.parametrize("time", ["999999999999", "9999-12-31 23:59:59.999 -01",
+                                  "0001-01-01 00:00:00 +01"])
+def test_broken_time_out_of_range(tmp_path: Path, time: str) -> None:
+    # datetime raised OverflowError once the epoch, offset or fraction was applied.
+    error = collect_error(tmp_path, csv_row("AUDIT: SESSION,1,1,MISC,SET,,,SET x,<none>",
+                                            time=time), format="csvlog")
+    assert error.reason == f"time {time!r} is out of the range of years 1 to 9999"
+    assert error.location == "1"
+
+
+def test_broken_epoch_of_5000_digits(tmp_path: Path) -> None:
+    error = collect_error(tmp_path, csv_row("AUDIT: SESSION,1,1,MISC,SET,,,SET x,<none>",
+                                            time="9" * 5000), format="csvlog")
+    assert error.reason == f"not a PostgreSQL log time: {'9' * 5000!r}"
+
+
 def test_broken_gzip(tmp_path: Path) -> None:
     data = gzip.compress((DATA_DIR / STDERR).read_bytes())
     (tmp_path / "postgresql.log.gz").write_bytes(data[:200])

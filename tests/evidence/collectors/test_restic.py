@@ -537,6 +537,25 @@ def test_broken_duplicate_key(tmp_path: Path) -> None:
     assert error.reason == "invalid JSON: key 'id' appears twice in one JSON object"
 
 
+def test_broken_lone_surrogate_escape(tmp_path: Path) -> None:
+    # json.loads accepts "\ud800", but facts holding it cannot be canonical JSON.
+    document = real_document("snapshots-two-hosts.json")
+    text = json.dumps(document).replace('"hostname": "', '"hostname": "\\ud800', 1)
+    error = snapshots_error(tmp_path, text)
+    assert error.reason == ("invalid JSON: \\ud800 is a lone UTF-16 surrogate, not a Unicode "
+                            "character; write the character itself or a surrogate pair")
+    assert error.path == "snapshots.json"
+    assert error.location == f"1:{text.index('ud800')}"
+
+
+def test_surrogate_pair_escape_accepted(tmp_path: Path) -> None:
+    document = real_document("snapshots-two-hosts.json")
+    text = json.dumps(document).replace('"hostname": "', '"hostname": "\\ud83d\\ude00', 1)
+    (tmp_path / "snapshots.json").write_text(text, encoding="utf-8")
+    collected = snapshots("snapshots.json", tmp_path)
+    assert any(host.startswith("\U0001f600") for host in collected.facts["hosts"])
+
+
 def test_missing_file_is_evidence_missing(tmp_path: Path) -> None:
     with pytest.raises(EvidenceMissing):
         snapshots("absent.json", tmp_path)

@@ -327,9 +327,12 @@ def _read_csv(text: str, display: str) -> _FileSamples:
                 path=display, location=str(line),
             )
         where = _Place(display, str(line))
+        start_ms = _milliseconds(row[column["timeStamp"]], "timeStamp", where)
+        elapsed_ms = _milliseconds(row[column["elapsed"]], "elapsed", where)
+        _check_end(start_ms, elapsed_ms, "elapsed", where)
         found.samples.append(_Sample(
-            start_ms=_milliseconds(row[column["timeStamp"]], "timeStamp", where),
-            elapsed_ms=_milliseconds(row[column["elapsed"]], "elapsed", where),
+            start_ms=start_ms,
+            elapsed_ms=elapsed_ms,
             success=_success(row[column["success"]], "success", where),
             label=None if label_at is None else row[label_at],
             code=None if code_at is None else row[code_at],
@@ -387,6 +390,10 @@ def _milliseconds(text: str, name: str, where: _Place) -> int:
         else:
             reason = f"{name} {text!r} is not a whole number of milliseconds"
         raise where.error(reason)
+    # Milliseconds up to the year 9999 have at most 15 digits. The length
+    # check keeps int() away from its 4300-digit limit.
+    if len(text.lstrip("0")) > 15:
+        raise where.error(f"{name} {text[:40]!r} is too large: it reaches past the year 9999")
     value = int(text)
     if name in ("timeStamp", "ts"):
         try:
@@ -394,6 +401,14 @@ def _milliseconds(text: str, name: str, where: _Place) -> int:
         except OverflowError:
             raise where.error(f"{name} {text!r} is past the year 9999") from None
     return value
+
+
+def _check_end(start_ms: int, elapsed_ms: int, name: str, where: _Place) -> None:
+    """Reject a sample whose end (start plus elapsed) is past the year 9999, which datetime cannot hold."""
+    try:
+        UNIX_EPOCH + timedelta(milliseconds=start_ms + elapsed_ms)
+    except OverflowError:
+        raise where.error(f"{name} {elapsed_ms} ms ends the sample past the year 9999") from None
 
 
 def _success(text: str, name: str, where: _Place) -> bool:
@@ -445,9 +460,12 @@ class _JtlHandler(ContentHandler):
         label, code = attrs.get("lb"), attrs.get("rc")
         self.unlabelled += label is None
         self.uncoded += code is None
+        start_ms = _milliseconds(values["ts"], "ts", where)
+        elapsed_ms = _milliseconds(values["t"], "t", where)
+        _check_end(start_ms, elapsed_ms, "t", where)
         self.found.samples.append(_Sample(
-            start_ms=_milliseconds(values["ts"], "ts", where),
-            elapsed_ms=_milliseconds(values["t"], "t", where),
+            start_ms=start_ms,
+            elapsed_ms=elapsed_ms,
             success=_success(values["s"], "s", where),
             label=label,
             code=code,
@@ -483,4 +501,11 @@ def _read_xml(data: bytes, display: str) -> _FileSamples:
         ) from exc
     except SAXException as exc:
         raise CollectorError(f"invalid XML: {exc.getMessage()}", path=display) from exc
+    except LookupError as exc:
+        # expat raises LookupError for an encoding in the XML declaration
+        # that Python does not know (encoding="utf-9").
+        raise CollectorError(
+            f"invalid XML: {exc}; declare encoding=\"UTF-8\" and save the file as UTF-8",
+            path=display, location="1:1",
+        ) from exc
     return handler.found

@@ -8,8 +8,9 @@ JSON is read strictly: NaN, Infinity and a key repeated in one object are
 rejected. YAML follows the 1.2 core schema, so `NO` stays the text "NO" but
 an unquoted `1.10` is the number 1.1; quote a value in the document to keep
 its text. An expression that returns null leaves its fact absent with a reason.
-Results keep to the JSON domain the ledger stores: integers beyond ±2**53 become
-strings, and a number too large for a double is an error.
+Results keep to the JSON domain the ledger stores: integers beyond ±(2**53 - 1)
+become strings, and a number too large for a double or text with a lone UTF-16
+surrogate (a YAML "\\ud800" escape) is an error.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from assay.evidence.collectors.base import (
     resolve_single_input,
 )
 from assay.evidence.collectors.jsonload import load_strict
+from assay.evidence.records import MAX_SAFE_INTEGER
 
-MAX_SAFE_INTEGER = 2**53
 # Fact names are read in assertions as `evidence.name`, so they must be identifiers.
 _FACT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
@@ -150,8 +151,13 @@ def _load(path: Path, display: str, declared: str | None) -> Any:
 
 
 def json_safe(value: Any) -> Any:
-    """Return `value` with integers beyond ±2**53 as strings; raise ValueError for NaN or infinity."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    """Return `value` with integers beyond ±(2**53 - 1) as strings.
+
+    Raises ValueError for NaN, infinities and text with a lone surrogate.
+    """
+    if isinstance(value, str):
+        return _checked_text(value)
+    if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
         return value if abs(value) <= MAX_SAFE_INTEGER else str(value)
@@ -162,5 +168,11 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list):
         return [json_safe(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): json_safe(item) for key, item in value.items()}
+        return {_checked_text(str(key)): json_safe(item) for key, item in value.items()}
     raise ValueError(f"a value of type {type(value).__name__}, which is not JSON")
+
+
+def _checked_text(text: str) -> str:
+    if not text.isascii() and any("\ud800" <= character <= "\udfff" for character in text):
+        raise ValueError(f"the text {text[:40]!r}, which holds a lone UTF-16 surrogate that JSON cannot store")
+    return text

@@ -367,6 +367,13 @@ def _parse_report(data: bytes, handler: _ReportHandler, display: str) -> None:
                             "content, and JUnit reports need none of them") from exc
     except SAXException as exc:
         raise CollectorError(f"invalid XML: {exc.getMessage()}", path=display) from exc
+    except LookupError as exc:
+        # expat raises LookupError for an encoding in the XML declaration
+        # that Python does not know (encoding="utf-9").
+        raise CollectorError(
+            f"invalid XML: {exc}; declare encoding=\"UTF-8\" and save the file as UTF-8",
+            path=display, location="1:1",
+        ) from exc
 
 
 def _count_fact(name: str, description: str) -> Fact:

@@ -467,14 +467,18 @@ class _StreamReader:
                     f"data.tags: expected a JSON object or null, found {_describe(tags)}",
                     line_number,
                 )
+            # A tag value that is not a string cannot be a dict key (a list) or
+            # would mix with string keys, so it goes to _new_group, which rejects it.
             name = tags.get("name")
             if name is not None and self.by_name is not None:
-                name_group = self.by_name.get(name) or self._new_group("name", name, line_number)
+                name_group = (self.by_name.get(name) if type(name) is str else None) or (
+                    self._new_group("name", name, line_number)
+                )
             scenario = tags.get("scenario")
             if scenario is not None and self.by_scenario is not None:
-                scenario_group = self.by_scenario.get(scenario) or self._new_group(
-                    "scenario", scenario, line_number
-                )
+                scenario_group = (
+                    self.by_scenario.get(scenario) if type(scenario) is str else None
+                ) or self._new_group("scenario", scenario, line_number)
 
         if role & _TREND and (not self.selector.tags or self.selector.matches(tags)):
             self.trend.append(value)

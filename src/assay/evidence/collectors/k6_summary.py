@@ -52,10 +52,8 @@ from assay.evidence.collectors.base import (
     relative_name,
     resolve_input,
 )
+from assay.evidence.records import MAX_SAFE_INTEGER
 from assay.timeutil import parse_instant
-
-# Facts must stay within the integers RFC 8785 canonical JSON represents exactly.
-MAX_SAFE_INTEGER = 2**53
 
 PERCENTILE_KEY = re.compile(r"p\((\d+(?:\.\d+)?)\)")
 
@@ -473,7 +471,7 @@ def _number(
             "invalid number: out of the range of a 64-bit float", location=location
         )
     if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
-        raise CollectorError(f"integer {value} exceeds 2**53 in magnitude", location=location)
+        raise CollectorError(f"integer {value} exceeds 2**53 - 1 in magnitude", location=location)
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"at least {low}" if high is None else f"from {low} to {high}"
         raise CollectorError(f"expected a number {bounds}, found {value!r}", location=location)
@@ -486,5 +484,9 @@ def _count(value: Any, location: str) -> int:
     if isinstance(number, float):
         if not number.is_integer():
             raise CollectorError(f"expected a whole count, found {number!r}", location=location)
+        # _number checks the size of integers only, and a float such as
+        # 9007199254740992.0 becomes an int here.
+        if number > MAX_SAFE_INTEGER:
+            raise CollectorError(f"count {number!r} exceeds 2**53 - 1", location=location)
         return int(number)
     return number

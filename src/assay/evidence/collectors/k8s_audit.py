@@ -297,7 +297,7 @@ def _parse_event(
     if not isinstance(audit_id, str) or not audit_id:
         raise fail(f"auditID: expected a non-empty string, found {_describe(audit_id)}")
     stage = event.get("stage")
-    if stage not in STAGE_RANK:
+    if not isinstance(stage, str) or stage not in STAGE_RANK:
         raise fail(
             "stage: expected RequestReceived, ResponseStarted, ResponseComplete or Panic, "
             f"found {_describe(stage)}"

@@ -50,6 +50,7 @@ from assay.evidence.collectors.base import (
     resolve_single_input,
 )
 from assay.evidence.collectors.jsonload import decode_text
+from assay.evidence.records import MAX_SAFE_INTEGER
 from assay.timeutil import from_epoch
 
 # Each column the collector reads, and the header names Locust has given it.
@@ -387,6 +388,16 @@ def _count(row: _Row, key: str, display: str) -> int:
     if WHOLE_NUMBER.fullmatch(text) is None:
         raise CollectorError(f"{_header_label(key)} {text!r} is not a whole number",
                              path=display, location=str(row.line))
+    return _safe_integer(text, key, row, display)
+
+
+def _safe_integer(text: str, key: str, row: _Row, display: str) -> int:
+    """Return a whole number of at most 2**53 - 1, the largest integer the ledger's JSON represents exactly."""
+    # Checking the length first keeps int() away from its 4300-digit limit.
+    digits = text.lstrip("0")
+    if len(digits) > len(str(MAX_SAFE_INTEGER)) or int(digits or "0") > MAX_SAFE_INTEGER:
+        raise CollectorError(f"{_header_label(key)} {text[:40]!r} is larger than 2**53 - 1",
+                             path=display, location=str(row.line))
     return int(text)
 
 
@@ -397,7 +408,7 @@ def _number(row: _Row, key: str, display: str) -> int | float:
         raise CollectorError(f"{_header_label(key)} {text!r} is not a non-negative number",
                              path=display, location=str(row.line))
     if WHOLE_NUMBER.fullmatch(text):
-        return int(text)
+        return _safe_integer(text, key, row, display)
     value = float(text)
     if not math.isfinite(value):
         raise CollectorError(f"{_header_label(key)} {text!r} is out of the range of a "

@@ -299,7 +299,8 @@ class _TimeParser:
 
     @staticmethod
     def _parse_epoch(text: str) -> datetime:
-        if re.fullmatch(r"\d+(?:\.\d{1,6})?", text) is None:
+        # Epoch seconds up to the year 9999 have at most 12 digits.
+        if re.fullmatch(r"\d{1,12}(?:\.\d{1,6})?", text) is None:
             raise ValueError(f"not a PostgreSQL log time: {text!r}")
         seconds, _, fraction = text.partition(".")
         micros = int(seconds) * 1_000_000 + int(fraction.ljust(6, "0") or 0)
@@ -489,6 +490,11 @@ def _parse_time(times: _TimeParser, text: str, display: str, where: str) -> date
         return times.parse(text)
     except ValueError as exc:
         raise CollectorError(str(exc), path=display, location=where) from exc
+    except OverflowError as exc:
+        # A time near year 1 or 9999 can leave datetime's range once its
+        # zone offset or fraction is applied.
+        raise CollectorError(f"time {text!r} is out of the range of years 1 to 9999",
+                             path=display, location=where) from exc
 
 
 # Reading

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from assay.sizes import SizeError, parse_size
+
 Category = Literal["security", "availability", "confidentiality", "processing_integrity", "privacy"]
 CONFIG_FILE = "assay.yaml"
 SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -66,6 +68,13 @@ class WorkspaceConfig(BaseModel):
         default=True,
         description="Whether controls may use the `command` collector, which runs programs.",
     )
+    max_input_size: str | int | None = Field(
+        default=None,
+        description=(
+            "Largest evidence file a collector reads whole, in bytes or with a unit (512MiB); "
+            "default 256MiB. Streaming collectors take their own max_bytes parameter."
+        ),
+    )
     params: dict[str, Any] = Field(
         default_factory=dict, description="Shared thresholds, readable in assertions as `params`."
     )
@@ -73,6 +82,27 @@ class WorkspaceConfig(BaseModel):
         default_factory=dict,
         description="People who attest manual controls, by the name `assay attest --by` takes.",
     )
+
+    @field_validator("max_input_size")
+    @classmethod
+    def _valid_size(cls, value: str | int | None) -> str | int | None:
+        if isinstance(value, bool) or isinstance(value, int) and value <= 0:
+            raise ValueError("max_input_size must be a size larger than zero, e.g. 512MiB")
+        if isinstance(value, str):
+            try:
+                parse_size(value)
+            except SizeError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def max_input_bytes(self) -> int | None:
+        """Return max_input_size in bytes, or None when the setting is absent."""
+        if self.max_input_size is None:
+            return None
+        if isinstance(self.max_input_size, int):
+            return self.max_input_size
+        return parse_size(self.max_input_size)
 
 
 LEDGER_ENV = "ASSAY_LEDGER"

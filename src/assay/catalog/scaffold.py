@@ -228,6 +228,10 @@ trusted_keys: keys/trusted
 # Ledger URL. The default is SQLite at evidence/ledger.db in this folder. A
 # team with several CI runners can share PostgreSQL instead.
 # ledger: postgresql://assay@db.example.internal/assay
+# Largest evidence file a collector reads whole (default 256MiB). Raise it
+# when a JSON or XML report is larger; streaming collectors such as
+# k6.stream take their own max_bytes parameter instead.
+# max_input_size: 512MiB
 
 {roles_comment}
 # people:

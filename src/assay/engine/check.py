@@ -40,7 +40,7 @@ from assay.engine.evaluate import ControlResult, EvidenceOutcome, check_freshnes
 from assay.engine.judging import judge_control
 from assay.engine.run import collect_evidence
 from assay.engine.status import MET, Status
-from assay.evidence.collectors.base import CollectContext, Collected
+from assay.evidence.collectors.base import MAX_INPUT_BYTES, CollectContext, Collected
 from assay.evidence.records import StoredRecord
 from assay.timeutil import parse_instant
 
@@ -73,7 +73,8 @@ def collect_results(
     without a ledger, which leaves manual controls `manual`).
     """
     context = CollectContext(
-        workspace=workspace.root, now=now, allow_command=workspace.config.allow_command
+        workspace=workspace.root, now=now, allow_command=workspace.config.allow_command,
+        max_input_bytes=workspace.config.max_input_bytes or MAX_INPUT_BYTES,
     )
     results = []
     for loaded in workspace.controls:

@@ -26,7 +26,12 @@ from assay.engine.readiness import CategoryReadiness, evidence_basis, readiness
 from assay.errors import CollectorError, EvidenceMissing
 from assay.evidence import collectors
 from assay.evidence.blobs import BlobStore
-from assay.evidence.collectors.base import CollectContext, relative_name
+from assay.evidence.collectors.base import (
+    MAX_INPUT_BYTES,
+    CollectContext,
+    limited_input,
+    relative_name,
+)
 from assay.evidence.ledger import Ledger, NewRecord
 from assay.evidence.records import StoredRecord
 from assay.faults import fault_point
@@ -106,7 +111,8 @@ def collect_evidence(
         collector = collectors.get(spec.collector)()
         outcome = EvidenceOutcome(id=spec.id, collector=spec.collector, status="ok")
         try:
-            outcome.collected = collector.collect(loaded.params[spec.id], context)
+            with limited_input(context.max_input_bytes):
+                outcome.collected = collector.collect(loaded.params[spec.id], context)
         except EvidenceMissing as exc:
             outcome.status, outcome.message = "missing", str(exc)
         except CollectorError as exc:
@@ -143,7 +149,8 @@ def run_workspace(
     run_id = uuid.uuid4().hex
     stamp = format_instant(now)
     context = CollectContext(
-        workspace=workspace.root, now=now, allow_command=workspace.config.allow_command
+        workspace=workspace.root, now=now, allow_command=workspace.config.allow_command,
+        max_input_bytes=workspace.config.max_input_bytes or MAX_INPUT_BYTES,
     )
     params = workspace.config.params
     provenance_base = {

@@ -15,6 +15,9 @@ import glob
 import os
 import stat
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,9 +29,27 @@ from assay.errors import CollectorError, EvidenceMissing
 
 FactType = Literal["int", "float", "number", "str", "bool", "timestamp", "list", "map"]
 
-# Inputs larger than this are rejected before parsing; a collector that
-# streams may raise its own limit.
+# Inputs larger than this are rejected before parsing unless assay.yaml sets
+# max_input_size; a collector that streams has its own max_bytes parameter.
 MAX_INPUT_BYTES = 256 * 1024 * 1024
+# The limit of the collector running now: collect_evidence sets it from the
+# context, so parsers deep inside a collector read it with input_limit().
+_INPUT_LIMIT: ContextVar[int] = ContextVar("assay_input_limit", default=MAX_INPUT_BYTES)
+
+
+def input_limit() -> int:
+    """Return the largest input, in bytes, that collectors read whole in this run."""
+    return _INPUT_LIMIT.get()
+
+
+@contextmanager
+def limited_input(limit: int) -> Iterator[None]:
+    """Make `limit` the value input_limit() returns inside the block."""
+    token = _INPUT_LIMIT.set(limit)
+    try:
+        yield
+    finally:
+        _INPUT_LIMIT.reset(token)
 
 
 class Fact(BaseModel):
@@ -75,6 +96,8 @@ class CollectContext:
     now: datetime
     # False when assay.yaml sets allow_command: false.
     allow_command: bool = True
+    # assay.yaml's max_input_size in bytes.
+    max_input_bytes: int = MAX_INPUT_BYTES
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
@@ -209,14 +232,22 @@ def open_regular_file(path: Path, display: str) -> BinaryIO:
         raise
 
 
-def read_input_bytes(path: Path, display: str, limit: int = MAX_INPUT_BYTES) -> bytes:
-    """Read a whole regular input file, rejecting one larger than `limit` bytes."""
+def read_input_bytes(path: Path, display: str, limit: int | None = None) -> bytes:
+    """Read a whole regular input file, rejecting one larger than `limit` bytes.
+
+    Without `limit`, the run's input_limit() applies, which assay.yaml's
+    max_input_size raises.
+    """
+    if limit is None:
+        limit, hint = input_limit(), "; raise max_input_size in assay.yaml to read it"
+    else:
+        hint = ""
     with open_regular_file(path, display) as handle:
         try:
             size = os.fstat(handle.fileno()).st_size
             if size > limit:
                 raise CollectorError(
-                    f"input is {size} bytes, over the {limit}-byte limit for this format",
+                    f"input is {size} bytes, over the {limit}-byte limit for this format{hint}",
                     path=display,
                 )
             # Reading one byte past the limit catches a file that grew after fstat.
@@ -224,7 +255,9 @@ def read_input_bytes(path: Path, display: str, limit: int = MAX_INPUT_BYTES) -> 
         except OSError as exc:
             raise CollectorError(f"cannot read input: {exc.strerror}", path=display) from exc
     if len(data) > limit:
-        raise CollectorError(f"input is over the {limit}-byte limit for this format", path=display)
+        raise CollectorError(
+            f"input is over the {limit}-byte limit for this format{hint}", path=display
+        )
     return data
 
 

@@ -70,7 +70,7 @@ from pydantic import Field
 
 from assay.errors import CollectorError
 from assay.evidence.collectors.base import (
-    MAX_INPUT_BYTES,
+    input_limit,
     CollectContext,
     Collected,
     Collector,
@@ -356,12 +356,15 @@ def _read_uncompressed(file: Path, display: str) -> bytes:
     if not data.startswith(_GZIP_MAGIC):
         return data
     decompressor = zlib.decompressobj(wbits=31)
+    limit = input_limit()
     try:
-        content = decompressor.decompress(data, MAX_INPUT_BYTES + 1)
+        content = decompressor.decompress(data, limit + 1)
     except zlib.error as exc:
         raise _InvalidFile(f"invalid gzip data: {exc}") from exc
-    if len(content) > MAX_INPUT_BYTES:
-        raise _InvalidFile(f"decompresses to more than {MAX_INPUT_BYTES} bytes")
+    if len(content) > limit:
+        raise _InvalidFile(
+            f"decompresses to more than {limit} bytes; raise max_input_size in assay.yaml to read it"
+        )
     if not decompressor.eof:
         raise _InvalidFile("gzip data is truncated")
     trailing = len(decompressor.unused_data)

@@ -39,8 +39,8 @@ from pydantic import Field
 
 from assay.errors import CollectorError
 from assay.evidence.collectors.base import (
+    input_limit,
     fact as _fact,
-    MAX_INPUT_BYTES,
     CollectContext,
     Collected,
     Collector,
@@ -458,15 +458,16 @@ def _numbered_lines(handle: IO[bytes], display: str) -> Iterator[tuple[int, byte
 
 
 def _read_whole(file: Path, display: str) -> bytes:
+    limit = input_limit()
     with _open_binary(file, display) as handle:
         try:
-            data = handle.read(MAX_INPUT_BYTES + 1)
+            data = handle.read(limit + 1)
         except (OSError, EOFError, zlib.error) as exc:
             raise CollectorError(f"invalid gzip data: {exc}", path=display) from exc
-    if len(data) > MAX_INPUT_BYTES:
+    if len(data) > limit:
         raise CollectorError(
-            f"a single JSON document over {MAX_INPUT_BYTES} bytes is not read; write one "
-            "event per line instead",
+            f"a single JSON document over {limit} bytes is not read; write one event per "
+            "line instead, or raise max_input_size in assay.yaml",
             path=display,
         )
     return data

@@ -12,7 +12,7 @@ from assay.engine.run import Progress, RunOutcome, run_workspace
 from assay.errors import KeyFileError, VerificationUnavailable
 from assay.evidence.audit import LedgerReport, export_checkpoint, load_trusted_keys, verify_ledger
 from assay.evidence.blobs import BlobStore
-from assay.evidence.ledger import Ledger, RunSummary
+from assay.evidence.ledger import Ledger, RunSummary, open_required
 from assay.evidence.purge import purge_blob
 from assay.evidence.records import StoredRecord
 from assay.keys import SigningKey, load_public_key, load_signing_key, rotate, trust, trusted_key_name
@@ -78,7 +78,7 @@ def verify_command(pack: Path, key_path: Path | None, fingerprint: str | None) -
 def _open_ledger(workspace_dir: Path, ledger_option: str | None) -> tuple[WorkspaceConfig, Path, Ledger]:
     root = workspace_dir.resolve()
     config = load_config(root)
-    return config, root, Ledger(ledger_url(root, config, ledger_option))
+    return config, root, open_required(ledger_url(root, config, ledger_option))
 
 
 def trusted_keys(root: Path, config: WorkspaceConfig, trusted_option: Path | None) -> tuple[dict, str]:

@@ -206,3 +206,19 @@ def test_ledger_url_password_hidden_in_errors(tmp_path):
     assert result.exit_code == 2
     assert "s3cret" not in result.output
     assert "auditor:***@127.0.0.1:1/none" in result.output
+
+
+@pytest.mark.parametrize(("command", "options"), [
+    (["ledger", "verify"], []),
+    (["ledger", "log"], []),
+    (["ledger", "checkpoint"], ["--out", "cp.json"]),
+    (["pack"], ["--period", "2026-12-01..2026-12-04"]),
+])
+def test_missing_ledger_not_created(tmp_path: Path, command: list[str], options: list[str]):
+    workspace = small_workspace(tmp_path / "ws")
+
+    result = _invoke(*command, str(workspace), *options)
+
+    assert result.exit_code == 2
+    assert f"no ledger at {workspace / 'evidence' / 'ledger.db'}" in result.output
+    assert not (workspace / "evidence").exists()

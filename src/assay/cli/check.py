@@ -37,19 +37,6 @@ schema_app = typer.Typer(
 )
 
 
-def _existing_ledger(root: Path, config: WorkspaceConfig, option: str | None) -> Ledger | None:
-    """Open the workspace's ledger; return None when it is a SQLite file that does not exist."""
-    from assay.config import ledger_url
-    from assay.evidence.ledger import Ledger
-
-    url = ledger_url(root, config, option)
-    if url.startswith("sqlite:///"):
-        database = url.removeprefix("sqlite:///")
-        if database and database != ":memory:" and not Path(database).is_file():
-            return None
-    return Ledger(url)
-
-
 def _parse_outputs(outputs: list[str]) -> list[tuple[str, Path]]:
     from assay.reports.ci_formats import FORMATS
 
@@ -91,6 +78,8 @@ def check_workspace(
         read_baseline_file,
         read_run,
     )
+    from assay.config import ledger_url
+    from assay.evidence.ledger import open_existing
     from assay.timeutil import parse_instant
 
     workspace = load_workspace(workspace_dir)
@@ -103,7 +92,7 @@ def check_workspace(
                 f"{baseline_file}: the baseline is of scope {baseline.scope!r}, and this check is of "
                 f"scope {scope!r}; pass --scope {baseline.scope} or another baseline file"
             )
-    ledger = _existing_ledger(workspace.root, workspace.config, ledger_option)
+    ledger = open_existing(ledger_url(workspace.root, workspace.config, ledger_option))
     if ledger is None and from_ledger:
         raise UsageError(
             f"--from-ledger: {workspace.root} has no ledger yet; run `assay run` first, or check "
@@ -226,11 +215,13 @@ def check_command(
 def _open_for_baseline(
     workspace_dir: Path, ledger_option: str | None
 ) -> tuple[Path, WorkspaceConfig, Ledger]:
+    from assay.config import ledger_url
     from assay.controls.loader import load_config
+    from assay.evidence.ledger import open_existing
 
     root = workspace_dir.resolve()
     config = load_config(root)
-    ledger = _existing_ledger(root, config, ledger_option)
+    ledger = open_existing(ledger_url(root, config, ledger_option))
     if ledger is None:
         raise UsageError(f"{root} has no ledger yet; run `assay run` first")
     return root, config, ledger

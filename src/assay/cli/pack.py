@@ -33,7 +33,7 @@ def pack(
     from assay.controls.loader import load_config
     from assay.engine.periods import parse_period
     from assay.evidence.blobs import BlobStore
-    from assay.evidence.ledger import Ledger
+    from assay.evidence.ledger import open_required
     from assay.keys import load_signing_key
     from assay.reports.period_pack import build_period_pack, pack_name, zip_pack
 
@@ -47,7 +47,7 @@ def pack(
         key = load_signing_key(root / config.signing_key if config.signing_key else None)
         chosen_scope = scope or config.scope
         target = out or root / config.reports / pack_name(parsed, chosen_scope)
-        opened = Ledger(ledger_url(root, config, ledger))
+        opened = open_required(ledger_url(root, config, ledger))
         try:
             folder = build_period_pack(
                 opened, BlobStore(root / BLOBS_DIR), key, parsed, chosen_scope, target,

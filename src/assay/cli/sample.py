@@ -51,7 +51,7 @@ def _summary(
     from assay.controls.loader import load_config
     from assay.engine.periods import parse_period, summarise_period
     from assay.engine.sampling import open_pack, summary_from_pack
-    from assay.evidence.ledger import Ledger
+    from assay.evidence.ledger import open_required
 
     if pack is not None:
         source = open_pack(pack)
@@ -64,7 +64,7 @@ def _summary(
     parsed = parse_period(period)
     root = workspace.resolve()
     config = load_config(root)
-    opened = Ledger(ledger_url(root, config, ledger))
+    opened = open_required(ledger_url(root, config, ledger))
     try:
         return summarise_period(opened, parsed, scope or config.scope), None
     finally:

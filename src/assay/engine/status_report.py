@@ -26,7 +26,7 @@ from assay.engine.readiness import (
     readiness,
 )
 from assay.engine.status import Status
-from assay.evidence.ledger import Ledger, RunSummary
+from assay.evidence.ledger import Ledger, RunSummary, open_existing
 from assay.evidence.records import StoredRecord
 from assay.timeutil import format_instant, parse_instant
 
@@ -213,23 +213,10 @@ def build_status(workspace_dir: Path, now: datetime, ledger_option: str | None) 
     )
 
 
-def _open_ledger(root: Path, config: WorkspaceConfig, option: str | None) -> Ledger | None:
-    """Open the ledger, or return None for a SQLite ledger whose file does not exist yet.
-
-    Opening creates the database, and a report must not leave one behind.
-    """
-    url = ledger_url(root, config, option)
-    if url.startswith("sqlite:///"):
-        database = url.removeprefix("sqlite:///")
-        if database != ":memory:" and not Path(database).is_file():
-            return None
-    return Ledger(url)
-
-
 def _latest_run(
     root: Path, config: WorkspaceConfig, option: str | None
 ) -> tuple[RunSummary, list[StoredRecord], dict[str, dict[str, Any]]] | None:
-    ledger = _open_ledger(root, config, option)
+    ledger = open_existing(ledger_url(root, config, option))
     if ledger is None:
         return None
     try:

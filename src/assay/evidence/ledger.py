@@ -148,6 +148,29 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def open_existing(url: str) -> Ledger | None:
+    """Open the ledger at `url`, or return None when it is a SQLite file that does not exist.
+
+    Opening a ledger creates it, and commands that only read must not leave
+    an empty one behind.
+    """
+    database = normalise_url(url).removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    if database and database != ":memory:" and not Path(database).is_file():
+        return None
+    return Ledger(url)
+
+
+def open_required(url: str) -> Ledger:
+    """Open the ledger at `url`; raise LedgerError when it is a SQLite file that does not exist."""
+    ledger = open_existing(url)
+    if ledger is None:
+        raise LedgerError(
+            f"no ledger at {url.removeprefix('sqlite:///')}: `assay run` records the first run "
+            "and creates it"
+        )
+    return ledger
+
+
 class Ledger:
     """One evidence ledger, opened by URL (sqlite:///PATH or postgresql://...)."""
 

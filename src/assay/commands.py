@@ -16,6 +16,7 @@ from assay.evidence.ledger import Ledger, RunSummary, open_required
 from assay.evidence.purge import purge_blob
 from assay.evidence.records import StoredRecord
 from assay.keys import SigningKey, load_public_key, load_signing_key, rotate, trust, trusted_key_name
+from assay.outputs import write_output
 from assay.reports.pack import build_run_pack
 from assay.reports.verify import VerifyReport, verify_pack
 
@@ -137,7 +138,7 @@ def ledger_checkpoint_command(
         from assay.evidence.timestamp import TIMESTAMP_FIELD, request_timestamp
 
         document[TIMESTAMP_FIELD] = request_timestamp(document, tsa_url)
-    out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_output(out, json.dumps(document, indent=2, sort_keys=True) + "\n")
     return document
 
 

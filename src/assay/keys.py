@@ -178,7 +178,12 @@ def generate(
     (cryptography's BestAvailableEncryption). Returns the private and
     public key paths.
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KeyFileError(
+            f"{directory}: cannot create the key folder ({exc.strerror}); give --out a folder"
+        ) from exc
     private_path = directory / private_name
     public_path = directory / PUBLIC_KEY_NAME
     for path in (private_path, public_path):

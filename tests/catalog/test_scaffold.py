@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import subprocess
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -335,3 +336,18 @@ def test_runbooks_partly_present_fail(tmp_path: Path) -> None:
         "runbooks: no file matches 'runbooks/incident-response.md', 'runbooks/disaster-recovery.md'"
     ]
 
+
+
+def test_gitignore_covers_every_private_key(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    scaffold(root)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    private = [".assay/signing-key.pem", ".assay/signing-key.p256.pem"]
+    assert all((root / name).is_file() for name in private)
+
+    ignored = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", *private], capture_output=True, text=True,
+        check=False,
+    )
+
+    assert ignored.stdout.splitlines() == private

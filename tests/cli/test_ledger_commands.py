@@ -222,3 +222,24 @@ def test_missing_ledger_not_created(tmp_path: Path, command: list[str], options:
     assert result.exit_code == 2
     assert f"no ledger at {workspace / 'evidence' / 'ledger.db'}" in result.output
     assert not (workspace / "evidence").exists()
+
+
+def test_checkpoint_out_folder_rejected(tmp_path: Path):
+    workspace = small_workspace(tmp_path / "ws")
+    _run(workspace)
+
+    result = _invoke("ledger", "checkpoint", str(workspace), "--out", str(tmp_path))
+
+    assert result.exit_code == 2
+    assert f"--out {tmp_path}: is a folder; give a file name inside it" in result.output
+
+
+def test_checkpoint_out_parent_created(tmp_path: Path):
+    workspace = small_workspace(tmp_path / "ws")
+    _run(workspace)
+    target = tmp_path / "kept" / "by" / "auditor.json"
+
+    result = _invoke("ledger", "checkpoint", str(workspace), "--out", str(target))
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(target.read_text(encoding="utf-8"))["seq"] > 0

@@ -120,6 +120,26 @@ def test_fresh_evidence_at_limit_passes():
     assert judge(loaded, [evidence], {}).status is Status.PASS
 
 
+def test_evidence_from_after_now_is_error():
+    # No max_age: an age that comes out negative must not pass "recent enough".
+    loaded = _loaded("k6.age_seconds <= 3600")
+    evidence = _evidence({"age_seconds": -86400}, observed_at=NOW + timedelta(days=1))
+    check_freshness(loaded, evidence, NOW)
+    result = judge(loaded, [evidence], {})
+    assert result.status is Status.ERROR
+    assert result.reasons == [
+        "evidence 'k6' was observed at 2026-12-05T20:15:00.000000Z, 24.0 h after the run's "
+        "time 2026-12-04T20:15:00.000000Z; check --now and the clock of this host"
+    ]
+
+
+def test_evidence_minutes_ahead_allowed():
+    loaded = _loaded("k6.p99_ms < 5000", max_age="26h")
+    evidence = _evidence({"p99_ms": 1.0}, observed_at=NOW + timedelta(seconds=300))
+    check_freshness(loaded, evidence, NOW)
+    assert judge(loaded, [evidence], {}).status is Status.PASS
+
+
 def test_worst_order():
     assert worst([Status.PASS, Status.MISSING, Status.FAIL]) is Status.FAIL
     assert worst([Status.MISSING, Status.ERROR]) is Status.ERROR

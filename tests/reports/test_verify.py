@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
@@ -10,14 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asn1crypto import algos, cms, core, tsp
 from typer.testing import CliRunner, Result
 
 from assay import keys
 from assay.cli import app
+from assay.engine import run as run_module
+from assay.errors import VerificationError
+from assay.evidence.ledger import checkpoint_message
+from assay.evidence.timestamp import checkpoint_digest, verify_timestamp
 from assay.evidence.records import canonical, record_hash
 from assay.keys import SigningKey
 from assay.reports import dsse, sshsig
 from assay.reports.pack import PREDICATE_TYPE
+from evidence.test_timestamp import make_authority, openssl_reply
+from support.signed_workspace import NOW as SIGNED_NOW
+from support.signed_workspace import signed_workspace
 
 # Placeholder for the first file under evidence/sha256/, whose name is a
 # SHA-256 known only once the pack is built.
@@ -429,3 +438,214 @@ def test_verify_resigned_other_run_id_exits_4(
 
     assert result.exit_code == 4, result.output
     assert result.stderr == "FAILED: records.jsonl: the last record is not the run's checkpoint\n"
+
+
+def test_verify_resigned_malformed_manifest_exits_4(
+    runner: CliRunner, pack_copy: Path, public_key_path: Path, signing_key: SigningKey
+) -> None:
+    reseal(pack_copy, signing_key, ledger_head=None)
+
+    result = verify(runner, pack_copy, "--key", str(public_key_path))
+
+    assert result.exit_code == 4, result.output
+    assert result.stderr == (
+        "FAILED: manifest.json: field ledger_head must be an object with seq and hash, not None; "
+        "the manifest is signed but malformed, so the pack cannot be verified\n"
+    )
+
+
+runner_without_env = CliRunner(env={"ASSAY_SIGNING_KEY": None, "ASSAY_LEDGER": None, "ASSAY_NOW": None})
+
+
+def signed_run(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, change: Callable[[dict[str, Any]], None]
+) -> Path:
+    """Record a run of `workspace` whose evidence record bodies `change` edits; return its pack.
+
+    The pack is written and signed by `assay run` itself, as a signer who
+    writes malformed records would.
+    """
+    original = run_module._evidence_body
+
+    def changed_body(*args: Any) -> dict[str, Any]:
+        body = original(*args)
+        change(body)
+        return body
+
+    monkeypatch.setattr(run_module, "_evidence_body", changed_body)
+    result = runner_without_env.invoke(app, ["run", str(workspace), "--now", SIGNED_NOW])
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.output
+    return Path((workspace / "reports" / "LATEST").read_text(encoding="utf-8").strip())
+
+
+@pytest.fixture
+def verification_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv(keys.SIGNING_KEY_ENV, raising=False)
+    return signed_workspace(tmp_path / "ws")
+
+
+def verify_signed(workspace: Path, pack: Path, *options: str) -> Result:
+    public_key = workspace / ".assay" / "signing-key.pub.pem"
+    return runner_without_env.invoke(app, ["verify", str(pack), "--key", str(public_key), *options])
+
+
+def rechain(items: list[dict[str, Any]], key: SigningKey) -> dict[str, Any]:
+    """Recompute every record's body hash, prev, hash and checkpoint signature; return the new head.
+
+    This is what a holder of the signing key could do to make edited record
+    bodies pass the chain checks.
+    """
+    prev = items[0]["header"]["prev"]
+    for item in items:
+        header, body = item["header"], item["body"]
+        seq = header["seq"]
+        if header["kind"] == "checkpoint" and body is not None:
+            body["head"], body["size"] = prev, seq - 1
+            message = checkpoint_message(run=header["run"], size=seq - 1, head=prev, key_id=key.key_id)
+            body["signature"] = base64.b64encode(key.sign(message)).decode("ascii")
+        if body is not None:
+            header["body_sha256"] = hashlib.sha256(canonical(body)).hexdigest()
+        header["prev"] = prev
+        item["hash"] = prev = record_hash(canonical(header))
+    return {"seq": items[-1]["header"]["seq"], "hash": prev}
+
+
+@pytest.mark.parametrize(("artifacts", "problem"), [
+    ("x", "artifacts is not a list"),
+    ([{"path": "inputs/x.json"}], "artifact {'path': 'inputs/x.json'} has no sha256 of 64 lowercase hex digits"),
+])
+def test_verify_resigned_malformed_artifacts_exits_4(
+    runner: CliRunner,
+    pack_copy: Path,
+    public_key_path: Path,
+    signing_key: SigningKey,
+    artifacts: object,
+    problem: str,
+) -> None:
+    run = json.loads((pack_copy / "manifest.json").read_bytes())["run"]
+    items = read_records(pack_copy)
+    evidence = next(
+        item["body"] for item in items
+        if item["header"]["run"] == run and item["header"]["kind"] == "evidence" and item["body"]["artifacts"]
+    )
+    evidence["artifacts"] = artifacts
+    head = rechain(items, signing_key)
+    write_records(pack_copy, items)
+    reseal(pack_copy, signing_key, ledger_head=head)
+
+    result = verify(runner, pack_copy, "--key", str(public_key_path))
+
+    name = f"{evidence['control']}/{evidence['evidence']}"
+    assert result.exit_code == 4, result.output
+    assert result.stderr == f"FAILED: records.jsonl: evidence record {name}: {problem}\n"
+
+
+def test_reevaluate_observed_at_out_of_range_exits_4(
+    verification_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The offset moves this instant before 0001-01-01T00:00:00Z, so converting it to UTC overflows.
+    def shift_observed_at(body: dict[str, Any]) -> None:
+        if body["observed_at"] is not None:
+            body["observed_at"] = "0001-01-01T00:00:00+01:00"
+
+    pack = signed_run(verification_workspace, monkeypatch, shift_observed_at)
+
+    result = verify_signed(verification_workspace, pack, "--reevaluate")
+
+    assert result.exit_code == 4, result.output
+    assert result.stderr == (
+        "FAILED: records.jsonl: record seq 4: control TST-01: a record it was judged from is "
+        "malformed, so it cannot be re-evaluated (date value out of range)\n"
+    )
+
+
+CHECKPOINT = {"format": "assay-checkpoint", "format_version": 1, "seq": 5, "hash": "ab" * 32}
+TIMESTAMP_NONCE = 77
+
+
+@pytest.fixture(scope="module")
+def timestamp_token(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """Return a token of `openssl ts -reply` over CHECKPOINT's digest with TIMESTAMP_NONCE."""
+    folder = tmp_path_factory.mktemp("tsa") / "authority"
+    make_authority(folder, "Test TSA")
+    query = tsp.TimeStampReq({
+        "version": "v1",
+        "message_imprint": tsp.MessageImprint({
+            "hash_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
+            "hashed_message": checkpoint_digest(CHECKPOINT),
+        }),
+        "nonce": TIMESTAMP_NONCE,
+        "cert_req": True,
+    })
+    token: bytes = core.Sequence.load(openssl_reply(folder, query.dump()))[1].dump()
+    return token
+
+
+def stamped_checkpoint(token: bytes, **fields: Any) -> dict[str, Any]:
+    stamp = {"tsa": "http://127.0.0.1/tsa", "nonce": str(TIMESTAMP_NONCE),
+             "token": base64.b64encode(token).decode("ascii")}
+    return {**CHECKPOINT, **fields, "timestamp": stamp}
+
+
+def timestamp_rejection(document: dict[str, Any]) -> str:
+    with pytest.raises(VerificationError) as caught:
+        verify_timestamp(document, Path("checkpoint.json"))
+    return str(caught.value)
+
+
+def test_timestamp_token_verifies(timestamp_token: bytes) -> None:
+    verified = verify_timestamp(stamped_checkpoint(timestamp_token), Path("checkpoint.json"))
+
+    assert verified.tsa_subject == "Common Name: Test TSA"
+
+
+def test_timestamp_malformed_certificate_rejected(timestamp_token: bytes) -> None:
+    certificate = cms.ContentInfo.load(timestamp_token)["content"]["certificates"][0].chosen.dump()
+    data = bytearray(timestamp_token)
+    # 0x63 is an [APPLICATION 3] tag, which no CertificateChoices alternative has.
+    data[timestamp_token.index(certificate)] = 0x63
+
+    message = timestamp_rejection(stamped_checkpoint(bytes(data)))
+
+    assert message.startswith(
+        "checkpoint.json: timestamp: not an RFC 3161 timestamp token (Value [APPLICATION 3] did "
+        "not match the class and tag of any of the alternatives in asn1crypto.cms.CertificateChoices"
+    )
+
+
+def test_timestamp_unknown_digest_algorithm_rejected(timestamp_token: bytes) -> None:
+    token = cms.ContentInfo.load(timestamp_token)
+    token["content"]["signer_infos"][0]["digest_algorithm"] = {"algorithm": "1.2.3.4"}
+
+    message = timestamp_rejection(stamped_checkpoint(token.dump(force=True)))
+
+    assert message == (
+        "checkpoint.json: timestamp: the token's CMS signature cannot be checked (AttributeError: "
+        "module 'cryptography.hazmat.primitives.hashes' has no attribute '1.2.3.4')"
+    )
+
+
+def test_timestamp_two_signer_infos_rejected(timestamp_token: bytes) -> None:
+    token = cms.ContentInfo.load(timestamp_token)
+    signer_info = token["content"]["signer_infos"][0]
+    token["content"]["signer_infos"] = cms.SignerInfos([signer_info, signer_info])
+
+    message = timestamp_rejection(stamped_checkpoint(token.dump(force=True)))
+
+    assert message == (
+        "checkpoint.json: timestamp: the token's CMS signature cannot be checked "
+        "(CMSExtractionError: signer_infos should contain exactly one entry)"
+    )
+
+
+def test_timestamp_checkpoint_with_nan_rejected(timestamp_token: bytes) -> None:
+    # json.loads reads NaN, which RFC 8785 cannot write, so the checkpoint has no digest.
+    document = stamped_checkpoint(timestamp_token, note=float("nan"))
+
+    message = timestamp_rejection(document)
+
+    assert message == (
+        "checkpoint.json: the checkpoint has a value outside canonical JSON (value cannot be "
+        "canonicalised: nan is not representable in JCS)"
+    )

@@ -398,9 +398,9 @@ Every command has `--help`.
 
 
 GITIGNORE = """\
-# The private signing key (and keys retired by `assay keys rotate`) stay out
-# of version control.
-/.assay/signing-key.pem*
+# The private keys in .assay/ (the Ed25519 signing key, the PDF signing key
+# and keys retired by `assay keys rotate`) stay out of version control.
+/.assay/
 """
 
 WAIVERS_README = """\

@@ -178,6 +178,7 @@ def check_command(
     met blocks. Controls with `gate: warn` are reported as warnings and do
     not block, unless the baseline recorded them with `gate: fail`.
     """
+    from assay.outputs import write_output
     from assay.reports.ci_formats import FORMATS, render, render_human
 
     try:
@@ -194,11 +195,7 @@ def check_command(
             strict=strict,
         )
         for fmt, path in targets:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                path.write_text(render(report, fmt), encoding="utf-8")
-            except OSError as exc:
-                raise UsageError(f"--output {fmt}={path}: cannot write: {exc.strerror}") from exc
+            write_output(path, render(report, fmt), "--output")
     except AssayError as exc:
         fail(exc)
     if output_format == "human":

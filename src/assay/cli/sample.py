@@ -124,6 +124,7 @@ def sample(
     """
     from assay.engine.sampling import build_population, sample_document, sample_json_text, sign_sample
     from assay.keys import load_signing_key, load_signing_key_file
+    from assay.outputs import write_output
 
     try:
         if out_file is None and pack is None:
@@ -135,7 +136,7 @@ def sample(
             sample_document(found, seed, size, source.manifest_sha256 if source else None), signer
         )
         target = out_file or source.folder.with_name(f"{source.folder.name}.sample-{control}-{of}.json")
-        target.write_text(sample_json_text(document), encoding="utf-8")
+        write_output(target, sample_json_text(document))
     except AssayError as exc:
         fail(exc)
     for item in document["selection"]:
@@ -206,13 +207,14 @@ def export_oscal(
     out_file: Annotated[Path, typer.Option("--out", help="OSCAL JSON file to write.")] = ...,  # type: ignore[assignment]
 ) -> None:
     """Write the OSCAL 1.1.2 assessment results of a period: one finding per control."""
+    from assay.outputs import write_output
     from assay.reports.oscal import assessment_results, to_json_text
 
     try:
         summary, _source = _summary(workspace, period, pack, scope, ledger)
         if not summary.runs:
             raise AssayError(f"no complete run of scope {summary.scope} falls in {summary.start}..{summary.end}")
-        out_file.write_text(to_json_text(assessment_results(summary)), encoding="utf-8")
+        write_output(out_file, to_json_text(assessment_results(summary)))
     except AssayError as exc:
         fail(exc)
     say(f"oscal: {out_file} ({len(summary.controls)} findings)")

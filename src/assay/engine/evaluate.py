@@ -95,13 +95,30 @@ class ControlResult:
         return self.loaded.control.remediation
 
 
+# Evidence may be dated this many seconds after the run's time, for clocks that differ.
+FUTURE_TOLERANCE_SECONDS = 300
+
+
 def check_freshness(loaded: LoadedControl, outcome: EvidenceOutcome, now: datetime) -> None:
-    """Mark evidence observed longer ago than the control's max_age as stale."""
-    limit = loaded.control.max_age_seconds
-    if limit is None or outcome.collected is None or outcome.collected.observed_at is None:
+    """Mark evidence observed after `now`, or longer ago than the control's max_age, as stale.
+
+    Evidence from after the run's time would give negative ages, which pass
+    every "recent enough" assertion, so it is never judged. A few minutes of
+    clock difference between the host that wrote the input and this one are
+    allowed (FUTURE_TOLERANCE_SECONDS).
+    """
+    if outcome.collected is None or outcome.collected.observed_at is None:
         return
     age = (now - outcome.collected.observed_at).total_seconds()
-    if age > limit:
+    if age < -FUTURE_TOLERANCE_SECONDS:
+        outcome.stale = (
+            f"evidence {outcome.id!r} was observed at "
+            f"{format_instant(outcome.collected.observed_at)}, {-age / 3600:.1f} h after the "
+            f"run's time {format_instant(now)}; check --now and the clock of this host"
+        )
+        return
+    limit = loaded.control.max_age_seconds
+    if limit is not None and age > limit:
         observed = format_instant(outcome.collected.observed_at)
         outcome.stale = (
             f"evidence {outcome.id!r} was observed at {observed}, {age / 3600:.1f} h before now; "

@@ -281,7 +281,8 @@ def check_record(record: StoredRecord, expected_seq: int, expected_prev: str) ->
         raise ChainError(expected_seq, f"seq is {header['seq']!r}, expected {expected_seq}")
     if header["prev"] != expected_prev:
         raise ChainError(expected_seq, "prev does not match the hash of the record before it")
-    if header["kind"] not in KINDS:
+    # A kind that is not a string (a list, say) cannot be looked up in the KINDS set.
+    if not isinstance(header["kind"], str) or header["kind"] not in KINDS:
         raise ChainError(expected_seq, f"unknown kind {header['kind']!r}")
     if record.body is not None and sha256_hex(record.body) != header["body_sha256"]:
         raise ChainError(expected_seq, "body does not match body_sha256 in the header")

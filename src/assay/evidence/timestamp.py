@@ -163,6 +163,10 @@ def _tst_info(token: cms.ContentInfo, source: str) -> tsp.TSTInfo:
         if not isinstance(info, tsp.TSTInfo):
             raise ValueError("no TSTInfo inside")
         info.native  # noqa: B018 - parses every field, so a malformed one fails here
+        # asn1crypto parses lazily. Parsing the whole token here (certificates
+        # and signer infos too) makes a malformed field fail with this message
+        # instead of later, inside pyHanko.
+        token.native  # noqa: B018
     except (ValueError, TypeError, KeyError) as exc:
         raise VerificationError(f"{source}: not an RFC 3161 timestamp token ({exc})") from exc
     return info
@@ -224,7 +228,12 @@ def verify_timestamp(
     except (ValueError, binascii.Error, TypeError) as exc:
         raise VerificationError(f"{where}: nonce or token is malformed ({exc})") from exc
     info = _tst_info(token, where)
-    _check_tst_info(info, checkpoint_digest(document), nonce, where)
+    try:
+        digest = checkpoint_digest(document)
+    except ValueError as exc:
+        # json.loads accepts NaN, Infinity and integers beyond 2**53, which RFC 8785 cannot write.
+        raise VerificationError(f"{source}: the checkpoint has a value outside canonical JSON ({exc})") from exc
+    _check_tst_info(info, digest, nonce, where)
     signed_data = token["content"]
     gen_time = info["gen_time"].native
 
@@ -259,16 +268,23 @@ def _validate_signature(
     from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
     from pyhanko_certvalidator import ValidationContext
 
-    # Validating at genTime keeps a token verifiable after the TSA certificate expires.
-    context = ValidationContext(
-        trust_roots=roots, other_certs=certificates, moment=gen_time, allow_fetching=False,
-        revocation_mode="soft-fail",
-    )
     expected = info["message_imprint"]["hashed_message"].native
     try:
+        # Validating at genTime keeps a token verifiable after the TSA certificate expires.
+        context = ValidationContext(
+            trust_roots=roots, other_certs=certificates, moment=gen_time, allow_fetching=False,
+            revocation_mode="soft-fail",
+        )
         status = asyncio.run(validate_tst_signed_data(signed_data, context, lambda _algorithm: expected))
     except SignatureValidationError as exc:
         raise VerificationError(f"{where}: the token's CMS signature does not verify ({exc})") from exc
+    except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError) as exc:
+        # pyHanko 0.38 raises these on a malformed token: CMSExtractionError (a
+        # ValueError) for a wrong number of signer infos, and AttributeError for
+        # a digest algorithm OID that cryptography does not know.
+        raise VerificationError(
+            f"{where}: the token's CMS signature cannot be checked ({type(exc).__name__}: {exc})"
+        ) from exc
     if not status.get("intact") or not status.get("valid"):
         raise VerificationError(
             f"{where}: the token's CMS signature does not verify: the token was altered or signed "

@@ -12,9 +12,11 @@ the disk or memory. They do not decide whether the pack is authentic.
 from __future__ import annotations
 
 import json
+import lzma
 import re
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from assay.errors import UsageError, VerificationError
@@ -30,6 +32,18 @@ MAX_MEMBERS = 10_000
 # each may be at most this many bytes.
 MAX_INDEX_BYTES = 16 * 1024**2
 _CHUNK = 1024**2
+# The exceptions zipfile raises while it reads a damaged member. A CRC
+# mismatch or bad header raises BadZipFile. Bad deflate, bzip2 or LZMA data
+# raises zlib.error, OSError or LZMAError, and a truncated stream EOFError.
+# A local file name that is not UTF-8 raises UnicodeDecodeError, and an
+# unknown compression method NotImplementedError. Encrypted members are
+# rejected before they are read.
+_MEMBER_READ_ERRORS = (
+    zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError, UnicodeDecodeError,
+    NotImplementedError,
+)
+# Bit 0 of a zip member's general purpose flags marks it as encrypted.
+_ENCRYPTED_FLAG = 0x1
 
 # Decimal (SI) and binary (IEC) size units, as `--max-expanded-size` accepts them.
 SIZE_UNITS = {
@@ -61,6 +75,12 @@ def parse_size(text: str, option: str = "--max-expanded-size") -> int:
     return size
 
 
+def _error_name(exc: BaseException) -> str:
+    """Return the qualified name of a read error, such as zipfile.BadZipFile or zlib.error."""
+    kind = type(exc)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
 def _reject(entry: str, reason: str) -> VerificationError:
     return VerificationError(f"{entry}: {reason}, so the zipped pack was not extracted")
 
@@ -70,11 +90,15 @@ def _member_path(info: zipfile.ZipInfo) -> PurePosixPath:
     if "\\" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise _reject(name, "absolute path or backslash in a member name")
     path = PurePosixPath(name)
+    if not path.parts:
+        raise _reject(repr(name), "empty member name")
     if any(part in ("..", "") for part in path.parts) or path.is_absolute():
         raise _reject(name, "member path leaves the pack folder")
     # The high 16 bits of external_attr hold a Unix st_mode. A mode without
     # file type bits (as `assay pack --zip` writes) is a regular file.
     mode = info.external_attr >> 16
+    if info.flag_bits & _ENCRYPTED_FLAG:
+        raise _reject(name, "member is encrypted, and `assay pack --zip` never encrypts")
     if stat.S_ISLNK(mode):
         raise _reject(name, "member is a symbolic link")
     if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
@@ -85,8 +109,11 @@ def _member_path(info: zipfile.ZipInfo) -> PurePosixPath:
 def _read_index(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     if info.file_size > MAX_INDEX_BYTES:
         raise _reject(info.filename, f"larger than {MAX_INDEX_BYTES} bytes")
-    with archive.open(info) as stream:
-        data = stream.read(MAX_INDEX_BYTES + 1)
+    try:
+        with archive.open(info) as stream:
+            data = stream.read(MAX_INDEX_BYTES + 1)
+    except _MEMBER_READ_ERRORS as exc:
+        raise _reject(info.filename, f"cannot be read ({_error_name(exc)}: {exc})") from exc
     if len(data) != info.file_size:
         raise _reject(info.filename, "size does not match the size the archive declares")
     return data
@@ -104,14 +131,22 @@ def _listed_sizes(archive: zipfile.ZipFile, files: dict[str, zipfile.ZipInfo]) -
         if name is None:
             raise _reject(f"{SUMS}:{number}", "not a `sha256sum` line")
         listed[name] = None
+    manifest_bytes = _read_index(archive, files[MANIFEST])
     try:
-        manifest = json.loads(_read_index(archive, files[MANIFEST]))
-        entries = manifest.get("files", [])
-        sizes = {entry["path"]: entry.get("size") for entry in entries}
-    except (UnicodeDecodeError, ValueError, AttributeError, TypeError, KeyError) as exc:
-        raise _reject(MANIFEST, f"not a valid pack manifest ({exc})") from exc
-    for name, size in sizes.items():
-        listed[name] = size if isinstance(size, int) else None
+        manifest = json.loads(manifest_bytes)
+    except (ValueError, RecursionError) as exc:
+        # json.loads raises RecursionError on arrays or objects nested too deeply.
+        raise _reject(MANIFEST, f"not valid JSON ({exc})") from exc
+    entries = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(entries, list):
+        raise _reject(MANIFEST, "not a pack manifest with a `files` list")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise _reject(MANIFEST, f"files[{index}] is not an object with a string `path`")
+        size = entry.get("size")
+        # bool is a subclass of int, but `true` is no size.
+        valid_size = isinstance(size, int) and not isinstance(size, bool)
+        listed[entry["path"]] = size if valid_size else None
     return listed
 
 
@@ -128,7 +163,8 @@ def extract_pack(
     """
     try:
         archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        # ValueError includes the UnicodeDecodeError of a member name flagged as UTF-8 that is not.
         raise VerificationError(f"{zip_path}: not a readable zip archive ({exc})") from exc
     with archive:
         infos = archive.infolist()
@@ -202,7 +238,9 @@ def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, destination
                 if written > info.file_size:
                     raise _reject(info.filename, "expands past the size the archive declares")
                 sink.write(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise VerificationError(f"{info.filename}: cannot be extracted ({exc})") from exc
+    except _MEMBER_READ_ERRORS as exc:
+        raise VerificationError(
+            f"{info.filename}: cannot be extracted ({_error_name(exc)}: {exc})"
+        ) from exc
     if written != info.file_size:
         raise _reject(info.filename, "size does not match the size the archive declares")

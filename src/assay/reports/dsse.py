@@ -10,7 +10,6 @@ with the base64 payload, its type and a list of {keyid, sig}.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Any
 
@@ -66,7 +65,8 @@ def _b64(value: Any, what: str) -> bytes:
         raise DsseError(f"{what} is not a base64 string")
     try:
         return base64.b64decode(value, validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:
+        # binascii.Error, and the plain ValueError b64decode raises for a non-ASCII character.
         raise DsseError(f"{what} is not valid base64 ({exc})") from exc
 
 
@@ -78,7 +78,7 @@ def verify_statement(public_key: Ed25519PublicKey, data: bytes) -> dict[str, Any
     """
     try:
         envelope = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise DsseError(f"not valid JSON ({exc})") from exc
     if not isinstance(envelope, dict):
         raise DsseError("not a DSSE envelope object")
@@ -103,7 +103,7 @@ def verify_statement(public_key: Ed25519PublicKey, data: bytes) -> dict[str, Any
         raise DsseError(f"no signature by {key_id} verifies")
     try:
         document = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise DsseError(f"payload is not valid JSON ({exc})") from exc
     if not isinstance(document, dict) or document.get("_type") != STATEMENT_TYPE:
         raise DsseError(f"payload is not an in-toto statement ({STATEMENT_TYPE})")

@@ -80,8 +80,11 @@ def _read_records(pack: Path) -> list[_Record]:
             try:
                 item = json.loads(line)
                 header = item["header"]
-                records.append(_Record(int(header["seq"]), header, item["body"]))
-            except (ValueError, KeyError, TypeError) as exc:
+                body = item["body"]
+                if not isinstance(header, dict) or not isinstance(body, (dict, type(None))):
+                    raise TypeError("header or body is not a JSON object")
+                records.append(_Record(int(header["seq"]), header, body))
+            except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
                 raise VerificationError(f"{RECORDS}:{number}: not a record line ({exc})") from exc
     return records
 
@@ -127,8 +130,10 @@ def reevaluate_pack(pack: Path, manifest: dict[str, Any]) -> ReevaluationReport:
         for result in run.results:
             try:
                 _reevaluate_result(result, run, definitions, report)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
                 # The records are signed, so a malformed one was written by the signer.
+                # OverflowError comes from an instant whose UTC offset moves it
+                # outside the years 1 to 9999.
                 raise VerificationError(
                     f"{RECORDS}: record seq {result.seq}: control {_control_of(result)}: a record "
                     f"it was judged from is malformed, so it cannot be re-evaluated ({exc})"

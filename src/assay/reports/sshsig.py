@@ -13,7 +13,6 @@ string raw signature). It is armored as base64 in 70-character lines between
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import struct
 
@@ -111,7 +110,8 @@ def _dearmor(armored: str) -> bytes:
         raise SshsigError(f"not armored between {ARMOR_BEGIN} and {ARMOR_END}")
     try:
         return base64.b64decode("".join(lines[1:-1]), validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:
+        # binascii.Error, and the plain ValueError b64decode raises for a non-ASCII character.
         raise SshsigError(f"armored signature is not valid base64 ({exc})") from exc
 
 

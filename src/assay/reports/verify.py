@@ -2,7 +2,8 @@
 
 The checks run in this order. The pack's key must be the pinned one (or one
 of the trusted keys), and manifest.sig, SHA256SUMS.sig and manifest.sshsig
-must verify. Every file's SHA-256 and size must match, and no file may be
+must verify. Every field of manifest.json that is read must have the type
+assay writes. Every file's SHA-256 and size must match, and no file may be
 unlisted. attestation.dsse.json must verify and name exactly the files and
 digests of SHA256SUMS, and public-key.pub and allowed_signers must hold the
 signer's key. The records chain must verify with
@@ -61,6 +62,7 @@ from assay.reports.pack import (
 
 _SUMS_LINE = re.compile(r"^([0-9a-f]{64})  (.+)$")
 _FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 REPORT_PDF = "report.pdf"
@@ -332,8 +334,11 @@ def _check_attestation(
         raise VerificationError(
             f"{ATTESTATION}: predicateType is {document.get('predicateType')!r}, expected {PREDICATE_TYPE}"
         )
+    subject_list = document.get("subject")
+    if not isinstance(subject_list, list):
+        raise VerificationError(f"{ATTESTATION}: the statement's subject is not a list")
     subjects: dict[str, Any] = {}
-    for subject in document.get("subject") or []:
+    for subject in subject_list:
         if isinstance(subject, dict) and isinstance(subject.get("digest"), dict):
             subjects[str(subject.get("name"))] = subject["digest"].get("sha256")
     if subjects != listed:
@@ -362,7 +367,8 @@ def _check_openssh_files(pack: Path, signer: Ed25519PublicKey) -> None:
 def _parse_manifest(data: bytes) -> dict[str, Any]:
     try:
         manifest = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # json.loads raises RecursionError on arrays or objects nested too deeply.
         raise VerificationError(f"{MANIFEST}: not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != PACK_FORMAT:
         raise VerificationUnavailable(f"{MANIFEST}: not an assay pack manifest")
@@ -371,7 +377,82 @@ def _parse_manifest(data: bytes) -> dict[str, Any]:
             f"{MANIFEST}: pack format version {manifest.get('format_version')!r} is not supported "
             f"(this assay reads version {PACK_VERSION})"
         )
+    _check_manifest_shape(manifest)
     return manifest
+
+
+def _malformed(field_name: str, expected: str, value: object) -> VerificationError:
+    value_text = repr(value)
+    if len(value_text) > 80:
+        value_text = value_text[:77] + "..."
+    return VerificationError(
+        f"{MANIFEST}: field {field_name} must be {expected}, not {value_text}; the manifest is "
+        "signed but malformed, so the pack cannot be verified"
+    )
+
+
+def _is_int(value: object) -> bool:
+    # bool is a subclass of int, but JSON true and false are no counts.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_manifest_shape(manifest: dict[str, Any]) -> None:
+    """Check the type of every manifest field the verifier reads, naming the first bad one.
+
+    The signatures only prove who wrote the manifest, so a signed manifest
+    may still hold values of the wrong type.
+    """
+    if not isinstance(manifest.get("key_id"), str):
+        raise _malformed("key_id", "a string", manifest.get("key_id"))
+    kind = manifest.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        raise _malformed("kind", "a string", kind)
+    if kind == "period":
+        runs = manifest.get("runs")
+        if not isinstance(runs, list):
+            raise _malformed("runs", "a list of run ids", runs)
+        for index, run in enumerate(runs):
+            if not isinstance(run, str):
+                raise _malformed(f"runs[{index}]", "a run id string", run)
+    elif not isinstance(manifest.get("run"), str):
+        raise _malformed("run", "a run id string", manifest.get("run"))
+
+    files = manifest.get("files")
+    if not isinstance(files, list):
+        raise _malformed("files", "a list of file entries", files)
+    for index, entry in enumerate(files):
+        where = f"files[{index}]"
+        if not isinstance(entry, dict):
+            raise _malformed(where, "an object with path, size and sha256", entry)
+        if not isinstance(entry.get("path"), str):
+            raise _malformed(f"{where}.path", "a string", entry.get("path"))
+        if not _is_int(entry.get("size")) or entry["size"] < 0:
+            raise _malformed(f"{where}.size", "a byte count (an integer of 0 or more)", entry.get("size"))
+        sha256 = entry.get("sha256")
+        if not isinstance(sha256, str) or _SHA256_HEX.match(sha256) is None:
+            raise _malformed(f"{where}.sha256", "64 lowercase hex digits", sha256)
+
+    head = manifest.get("ledger_head")
+    if not isinstance(head, dict):
+        raise _malformed("ledger_head", "an object with seq and hash", head)
+    if not _is_int(head.get("seq")):
+        raise _malformed("ledger_head.seq", "an integer", head.get("seq"))
+    if not isinstance(head.get("hash"), str):
+        raise _malformed("ledger_head.hash", "a string", head.get("hash"))
+
+    statuses = manifest.get("statuses")
+    if not isinstance(statuses, dict):
+        raise _malformed("statuses", "an object mapping control ids to statuses", statuses)
+    for control, status in statuses.items():
+        if not isinstance(status, str):
+            raise _malformed(f"statuses[{control!r}]", "a status string", status)
+
+    if PDF_CERTIFICATE_FIELD in manifest:
+        certificate = manifest[PDF_CERTIFICATE_FIELD]
+        if certificate is not None and (
+            not isinstance(certificate, str) or _SHA256_HEX.match(certificate) is None
+        ):
+            raise _malformed(PDF_CERTIFICATE_FIELD, "null or 64 lowercase hex digits", certificate)
 
 
 def _check_files(pack: Path, manifest: dict[str, Any], sums_bytes: bytes) -> dict[str, str]:
@@ -389,7 +470,8 @@ def _check_files(pack: Path, manifest: dict[str, Any], sums_bytes: bytes) -> dic
     }
     for name in sorted(present - set(sums) - SIGNATURE_FILES - {SUMS}):
         raise VerificationError(f"{name}: in the pack but not listed in {SUMS}")
-    manifest_files = {entry["path"]: entry for entry in manifest.get("files", [])}
+    # _check_manifest_shape has checked that every entry is an object with a string path.
+    manifest_files = {entry["path"]: entry for entry in manifest["files"]}
     if set(manifest_files) | {MANIFEST} != set(sums):
         differ = sorted((set(manifest_files) | {MANIFEST}) ^ set(sums))
         raise VerificationError(f"{MANIFEST}: its file list and {SUMS} differ on {', '.join(differ)}")
@@ -413,10 +495,17 @@ def _records(pack: Path) -> Iterator[tuple[StoredRecord, int]]:
                 item = json.loads(line)
                 header = canonical(item["header"])
                 body = None if item["body"] is None else canonical(item["body"])
-                yield StoredRecord(seq=int(item["header"]["seq"]), header=header, body=body,
-                                   hash=str(item["hash"])), number
-            except (ValueError, KeyError, TypeError) as exc:
+                record = StoredRecord(seq=int(item["header"]["seq"]), header=header, body=body,
+                                      hash=str(item["hash"]))
+            except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
                 raise VerificationError(f"{RECORDS}:{number}: not a record line ({exc})") from exc
+            # A canonical JSON body starts with "{" exactly when it is an object.
+            # Checking the first byte spares parsing every body before its hash is checked.
+            if body is not None and not body.startswith(b"{"):
+                raise VerificationError(
+                    f"{RECORDS}:{number}: record seq {record.seq}: the body is not a JSON object"
+                )
+            yield record, number
 
 
 def _check_records(
@@ -427,39 +516,41 @@ def _check_records(
 ) -> tuple[int, str, list[dict[str, Any]]]:
     key_id = fingerprint(signer)
     # A period pack (kind "period") names its runs in `runs`; a run pack names one in `run`.
+    # _check_manifest_shape has checked that `runs` is a list of strings and `run` a string.
     period = manifest.get("kind") == "period"
-    runs = set(manifest.get("runs") or []) if period else {manifest.get("run")}
+    runs = set(manifest["runs"]) if period else {manifest["run"]}
     run_bodies: list[dict[str, Any]] = []
     last_header: dict[str, Any] = {}
 
-    def stream() -> Iterator[StoredRecord]:
+    def on_record(record: StoredRecord, header: dict[str, Any]) -> None:
+        # verify_chain calls this after it has checked the record's hashes.
         nonlocal last_header
-        for record, _number in _records(pack):
-            header = record.header_fields()
-            last_header = header
-            if header.get("run") in runs:
-                # A withheld body keeps every record hash, so the chain alone
-                # would not reveal a hidden record of the run.
-                if record.body is None:
-                    raise VerificationError(
-                        f"{RECORDS}: record seq {record.seq}: the body of a record of this run "
-                        "is withheld"
-                    )
-                run_bodies.append({"kind": header.get("kind"), **(record.body_fields() or {})})
-            yield record
-            # Checked after verify_chain has recomputed this record's hash.
-            if exported is not None and record.seq == exported["seq"] and record.hash != exported["hash"]:
+        last_header = header
+        run = header.get("run")
+        if isinstance(run, str) and run in runs:
+            # A withheld body keeps every record hash, so the chain alone
+            # would not reveal a hidden record of the run.
+            if record.body is None:
                 raise VerificationError(
-                    f"{RECORDS}: record seq {record.seq}: hash {record.hash[:16]}... is not the "
-                    f"exported checkpoint's {exported['hash'][:16]}...; the chain does not extend it"
+                    f"{RECORDS}: record seq {record.seq}: the body of a record of this run "
+                    "is withheld"
                 )
+            run_bodies.append({"kind": header.get("kind"), **(record.body_fields() or {})})
+        if exported is not None and record.seq == exported["seq"] and record.hash != exported["hash"]:
+            raise VerificationError(
+                f"{RECORDS}: record seq {record.seq}: hash {record.hash[:16]}... is not the "
+                f"exported checkpoint's {exported['hash'][:16]}...; the chain does not extend it"
+            )
 
+    records = (record for record, _number in _records(pack))
     try:
-        head_seq, head_hash = verify_chain(stream(), lambda kid: signer if kid == key_id else None)
+        head_seq, head_hash = verify_chain(
+            records, lambda kid: signer if kid == key_id else None, on_record=on_record
+        )
     except ChainError as exc:
         raise VerificationError(f"{RECORDS}: record seq {exc.seq}: {exc.what}") from exc
-    expected = manifest.get("ledger_head", {})
-    if head_seq != expected.get("seq") or head_hash != expected.get("hash"):
+    expected = manifest["ledger_head"]
+    if head_seq != expected["seq"] or head_hash != expected["hash"]:
         raise VerificationError(f"{RECORDS}: chain ends at seq {head_seq}, not at the manifest's ledger head")
     if exported is not None and head_seq < exported["seq"]:
         raise VerificationError(
@@ -478,9 +569,21 @@ def _check_artifacts(bodies: list[dict[str, Any]], listed: dict[str, str]) -> in
     for body in bodies:
         if body.get("kind") != "evidence":
             continue
-        for artifact in body.get("artifacts", []):
-            name = f"evidence/sha256/{artifact['sha256']}"
-            if listed.get(name) != artifact["sha256"]:
+        artifacts = body.get("artifacts", [])
+        if not isinstance(artifacts, list):
+            raise VerificationError(
+                f"{RECORDS}: evidence record {body.get('control')}/{body.get('evidence')}: "
+                "artifacts is not a list"
+            )
+        for artifact in artifacts:
+            digest = artifact.get("sha256") if isinstance(artifact, dict) else None
+            if not isinstance(digest, str) or _SHA256_HEX.match(digest) is None:
+                raise VerificationError(
+                    f"{RECORDS}: evidence record {body.get('control')}/{body.get('evidence')}: "
+                    f"artifact {artifact!r:.80} has no sha256 of 64 lowercase hex digits"
+                )
+            name = f"evidence/sha256/{digest}"
+            if listed.get(name) != digest:
                 raise VerificationError(
                     f"{name}: evidence of {body.get('control')}/{body.get('evidence')} is missing"
                 )

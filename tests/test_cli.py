@@ -216,6 +216,20 @@ def test_run_rejects_group_readable_key(runner: CliRunner, workspace: Path) -> N
     assert not (workspace / "reports").exists()
 
 
+@pytest.mark.parametrize("mode", [0o644, 0o600])
+def test_run_with_public_key_says_so(runner: CliRunner, workspace: Path, mode: int) -> None:
+    public = workspace.resolve() / ".assay" / "signing-key.pub.pem"
+    public.chmod(mode)
+
+    result = runner.invoke(app, ["run", str(workspace), "--now", DEMO_NOW, "--key", str(public)])
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {public}: is a public key; pass the private key file (for example "
+        "signing-key.pem, not signing-key.pub.pem)\n"
+    )
+
+
 def test_lint_example_exits_0(runner: CliRunner, workspace: Path) -> None:
     result = runner.invoke(app, ["lint", str(workspace)])
 

@@ -327,6 +327,21 @@ def _read_key_file(path: Path) -> bytes:
         raise KeyFileError(f"{path}: cannot read the private key: {exc.strerror}") from exc
 
 
+_PUBLIC_GIVEN = (
+    "{path}: is a public key; pass the private key file (for example signing-key.pem, not "
+    "signing-key.pub.pem)"
+)
+
+
+def _is_public_pem(path: Path) -> bool:
+    """Return True when `path` starts like a PEM public key (reading it reveals no secret)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(64).lstrip().startswith(b"-----BEGIN PUBLIC KEY-----")
+    except OSError:
+        return False
+
+
 def load_signing_key(path: Path | None) -> SigningKey:
     """Load the signing key from ASSAY_SIGNING_KEY (PEM text) or from `path`.
 
@@ -359,11 +374,16 @@ def _load_signing_key_file(path: Path | None) -> tuple[SigningKey, bytes | None]
             f"{path}: signing key not found; create one with `assay keys generate --out {path.parent}`"
         ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        if _is_public_pem(path):
+            raise KeyFileError(_PUBLIC_GIVEN.format(path=path))
         raise KeyFileError(
             f"{path}: private key is readable by group or others (mode {stat.S_IMODE(mode):04o}); "
             f"run `chmod 600 {path}`"
         )
-    key, passphrase = _parse_private(_read_key_file(path), str(path))
+    data = _read_key_file(path)
+    if data.lstrip().startswith(b"-----BEGIN PUBLIC KEY-----"):
+        raise KeyFileError(_PUBLIC_GIVEN.format(path=path))
+    key, passphrase = _parse_private(data, str(path))
     return SigningKey(key.private, pdf=load_pdf_signing_key(path.parent)), passphrase
 
 

@@ -243,3 +243,26 @@ def test_checkpoint_out_parent_created(tmp_path: Path):
 
     assert result.exit_code == 0, result.output
     assert json.loads(target.read_text(encoding="utf-8"))["seq"] > 0
+
+
+def test_verify_from_past_end_is_usage_error(tmp_path: Path):
+    workspace = small_workspace(tmp_path / "ws")
+    _run(workspace)
+
+    result = _invoke("ledger", "verify", str(workspace), "--from", "99999")
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: --from 99999: the ledger has no record at seq 99998; give a seq up to one past "
+    )
+
+
+def test_verify_pack_given_workspace_exits_5(tmp_path: Path):
+    workspace = small_workspace(tmp_path / "ws")
+    _run(workspace)
+    public = workspace / ".assay" / "signing-key.pub.pem"
+
+    result = _invoke("verify", str(workspace), "--key", str(public))
+
+    assert result.exit_code == 5
+    assert result.stderr.startswith(f"FAILED: {workspace}: not an assay pack (no manifest.json")

@@ -153,6 +153,7 @@ def test_pack_verify_md_mentions_sampling(packed) -> None:
     section = text.split("## For auditors: sampling", 1)[1]
     assert "assay sample " in section
     assert "assay verify-sample " in section
+    assert "carries its own PAdES signature" in text
 
 
 def test_export_oscal(packed, tmp_path: Path) -> None:

@@ -178,6 +178,14 @@ def test_verify_md_names_signer(demo_pack: Path, public_key_path: Path) -> None:
     assert f"    {keys.fingerprint(public_key)}\n" in (demo_pack / "VERIFY.md").read_text()
 
 
+def test_run_pack_verify_md_points_to_period_packs(demo_pack: Path) -> None:
+    text = (demo_pack / "VERIFY.md").read_text(encoding="utf-8")
+    section = text.split("## For auditors: sampling", 1)[1].split("##", 1)[0]
+
+    assert "Sampling works on period packs" in section
+    assert "assay population" not in text
+
+
 def test_run_leaves_no_partial_folder(demo_pack: Path) -> None:
     reports = demo_pack.parent
 

@@ -54,6 +54,14 @@ def fail(exc: AssayError) -> NoReturn:
     raise typer.Exit(exc.exit_code)
 
 
+def fail_check(exc: AssayError) -> NoReturn:
+    """Exit for a failed or impossible check (exit 4 or 5) with `FAILED:`, otherwise as `fail`."""
+    if exc.exit_code not in (4, 5):
+        fail(exc)
+    err.print("FAILED: " + str(exc), markup=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
 def say(text: str) -> None:
     """Print one line of plain output, never wrapped and never read as markup."""
     out.print(text, markup=False, soft_wrap=True)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from assay.cli.common import LedgerOption, NowOption, WorkspaceArg, err, fail, out, parse_now_option, say
+from assay.cli.common import LedgerOption, NowOption, WorkspaceArg, fail, fail_check, out, parse_now_option, say
 from assay.errors import AssayError, UsageError
 
 ledger_app = typer.Typer(no_args_is_help=True, help="Verify the evidence ledger and list its runs.")
@@ -53,8 +53,7 @@ def ledger_verify(
             workspace, ledger, from_seq, checkpoint, trusted_keys, tsa_certificate=tsa_cert
         )
     except AssayError as exc:
-        err.print(f"FAILED: {exc}", markup=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        fail_check(exc)
     say(f"keys: {source}")
     say(f"ok: records {report.first_seq}..{report.last_seq} verify; head {report.head}")
     say(f"ok: {report.checkpoints} checkpoint signatures verify")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from assay.cli.common import LedgerOption, WorkspaceArg, err, fail, out, say
+from assay.cli.common import LedgerOption, WorkspaceArg, fail, fail_check, out, say
 from assay.errors import AssayError, UsageError
 
 if TYPE_CHECKING:
@@ -190,8 +190,7 @@ def verify_sample(
         checks = [f"{sample_file.name} is signed by {signer}"]
         checks += check_sample_contents(document, sample_file, open_pack(pack))
     except AssayError as exc:
-        err.print(f"FAILED: {exc}", markup=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        fail_check(exc)
     for check in report.checks + checks:
         out.print(f"ok: {check}", markup=False, soft_wrap=True)
     say(f"verified: {pack} and {sample_file}")

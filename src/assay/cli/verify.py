@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from assay.cli.common import err, fail, out
+from assay.cli.common import fail, fail_check, out
 from assay.errors import AssayError, UsageError
 
 
@@ -99,8 +99,7 @@ def verify(
         if sample is not None:
             checks += _check_sample(pack, sample, {report.key_id: pin.keys.get(report.key_id)})
     except AssayError as exc:
-        err.print(f"FAILED: {exc}", markup=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        fail_check(exc)
     for check in checks:
         out.print(f"ok: {check}", markup=False, soft_wrap=True)
     for skipped in report.skipped:

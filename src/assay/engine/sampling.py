@@ -331,8 +331,9 @@ def check_sample_signature(
     key_id = fingerprint(public)
     if key_id not in expected:
         raise VerificationError(
-            f"{path}: signed by {key_id}, not by the pinned signer; pass the sampler's public key "
-            "with --sample-key if someone other than the pack's signer drew the sample"
+            f"{path}: signed by {key_id}, not by the pinned signer; if someone other than the "
+            "pack's signer drew the sample, check it with `assay verify-sample PACK SAMPLE --key "
+            "SIGNER.pem --sample-key SAMPLER.pub.pem`"
         )
     pinned = expected[key_id]
     if pinned is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from assay.errors import VerificationError, VerificationUnavailable
+from assay.errors import UsageError, VerificationError, VerificationUnavailable
 from assay.evidence.blobs import BlobStore
 from assay.evidence.ledger import Ledger, verify_chain
 from assay.evidence.records import GENESIS_PREV, ChainError, StoredRecord
@@ -88,7 +88,10 @@ def verify_ledger(
     if from_seq > 1:
         before = ledger.record_at(from_seq - 1)
         if before is None:
-            raise VerificationError(f"ledger has no record at seq {from_seq - 1}; cannot start at {from_seq}")
+            raise UsageError(
+                f"--from {from_seq}: the ledger has no record at seq {from_seq - 1}; give a seq up "
+                "to one past the last record (`assay ledger log` lists them)"
+            )
         start_prev = before.hash
     referenced: dict[str, tuple[int, str]] = {}
     purged: set[str] = set()

@@ -140,7 +140,9 @@ def _write_contents(
         shutil.copyfile(blobs.path_for(digest), evidence_dir / digest)
     (folder / PUBLIC_KEY).write_bytes(public_pem(key.public))
     (folder / SUMMARY).write_text(to_json_text(summary), encoding="utf-8")
-    (folder / "VERIFY.md").write_text(verify_markdown(key.key_id), encoding="utf-8")
+    (folder / "VERIFY.md").write_text(
+        verify_markdown(key.key_id, pdf_signed=key.pdf is not None, period=True), encoding="utf-8"
+    )
 
     if progress:
         progress("rendering report.pdf", 2, 5)

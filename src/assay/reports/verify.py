@@ -196,6 +196,13 @@ def verify_pack(
         timestamp = read_checkpoint_timestamp(exported, checkpoint, tsa_certificate)
     if not pack.is_dir():
         raise VerificationUnavailable(f"{pack}: not a pack folder or a zipped pack (.zip)")
+    if not any((pack / name).exists() for name in (MANIFEST, SUMS, RECORDS, PUBLIC_KEY)):
+        # Nothing of a pack is there, so this is another folder (a workspace,
+        # say), not a pack whose files were removed.
+        raise VerificationUnavailable(
+            f"{pack}: not an assay pack (no {MANIFEST}, {SUMS}, {RECORDS} or {PUBLIC_KEY}); "
+            "give the pack folder, for example the path in reports/LATEST"
+        )
 
     signer = _check_signer(pack, pin)
     report = VerifyReport(key_id=fingerprint(signer))

@@ -36,23 +36,7 @@ it has one. With `--reevaluate`, it judges every control again from the
 facts, definitions and params that `records.jsonl` records, at the run's
 time, and exits 4 when a recorded status or assertion outcome differs.
 
-## For auditors: sampling
-
-    assay population CONTROL --pack PACK_FOLDER --of runs
-    assay sample CONTROL --pack PACK_FOLDER --of runs --size N --seed TEXT --key YOUR-KEY.pem
-    assay verify-sample PACK_FOLDER SAMPLE.json --key SIGNER-PUBLIC-KEY.pem --sample-key YOUR-KEY.pub.pem
-
-`assay population` lists every run, evidence record (`--of evidence`) or
-event inside evidence (`--of events`) behind a control's results in this
-pack's period, each with a stable id. `assay sample` selects the N items
-with the smallest SHA-256 of the UTF-8 seed, a 0x00 byte and the UTF-8 id,
-so anyone with the seed can draw the same sample. It writes the whole
-population and the selection to a sample file beside the pack, signed with
-your key. `assay verify-sample` verifies the pack, then recomputes the
-population from the pack and the selection from the seed, and exits 4 when
-either differs from the sample file.
-
-## Without assay: Linux (OpenSSL 3 and GNU coreutils)
+{sampling_section}## Without assay: Linux (OpenSSL 3 and GNU coreutils)
 
 Run these in the pack folder. Replace `public-key.pem` with the copy of the
 signer's key that you obtained yourself if you have one.
@@ -109,12 +93,43 @@ checks above, not the reader, prove who signed the pack.
 """
 
 
-def verify_markdown(key_id: str, *, pdf_signed: bool = False) -> str:
+SAMPLING_SECTION = """\
+## For auditors: sampling
+
+    assay population CONTROL --pack PACK_FOLDER --of runs
+    assay sample CONTROL --pack PACK_FOLDER --of runs --size N --seed TEXT --key YOUR-KEY.pem
+    assay verify-sample PACK_FOLDER SAMPLE.json --key SIGNER-PUBLIC-KEY.pem --sample-key YOUR-KEY.pub.pem
+
+`assay population` lists every run, evidence record (`--of evidence`) or
+event inside evidence (`--of events`) behind a control's results in this
+pack's period, each with a stable id. `assay sample` selects the N items
+with the smallest SHA-256 of the UTF-8 seed, a 0x00 byte and the UTF-8 id,
+so anyone with the seed can draw the same sample. It writes the whole
+population and the selection to a sample file beside the pack, signed with
+your key. `assay verify-sample` verifies the pack, then recomputes the
+population from the pack and the selection from the seed, and exits 4 when
+either differs from the sample file.
+
+"""
+
+RUN_PACK_SAMPLING = """\
+## For auditors: sampling
+
+Sampling works on period packs: ask for one with `assay pack --period
+START..END`, then follow its VERIFY.md.
+
+"""
+
+
+def verify_markdown(key_id: str, *, pdf_signed: bool = False, period: bool = False) -> str:
     """Return the VERIFY.md text of a pack signed by the key `key_id`.
 
     With `pdf_signed`, it also describes the PAdES signature of report.pdf.
+    With `period` (a period pack), it describes how auditors sample it; a run
+    pack says that sampling needs a period pack.
     """
     pdf_section = PDF_SECTION.format(field=PDF_FIELD_NAME) if pdf_signed else ""
     return VERIFY_TEMPLATE.format(
-        key_id=key_id, principal=PACK_PRINCIPAL, namespace=PACK_NAMESPACE, pdf_section=pdf_section
+        key_id=key_id, principal=PACK_PRINCIPAL, namespace=PACK_NAMESPACE, pdf_section=pdf_section,
+        sampling_section=SAMPLING_SECTION if period else RUN_PACK_SAMPLING,
     )

@@ -361,3 +361,12 @@ def test_installed_assay_runs_and_verifies(workspace: Path) -> None:
     assert run.stdout.splitlines()[-1] == f"pack: {pack}"
     assert verify.returncode == 0, verify.stderr
     assert verify.stdout.splitlines()[-1] == f"verified: {pack}"
+
+
+def test_version_option(runner: CliRunner) -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+
+    assert result.exit_code == 0
+    assert result.stdout == f"assay {version('assay')}\n"

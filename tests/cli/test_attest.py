@@ -94,6 +94,7 @@ def test_attest_records_signed_attestation(workspace: Path) -> None:
         "attested POL-09 by alice until 2027-03-03T20:15:00.000000Z",
         f"written to {path}",
         f"ledger record seq 1, signed with key {json.loads(path.read_text())['document']['key_id']}",
+        "the next `assay run` judges the control with this attestation",
     ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Annotated
 
 import typer
 
@@ -22,6 +23,26 @@ app = typer.Typer(
     help="assay: compliance evidence and policy-as-code. Collect evidence from real tool "
     "outputs, judge controls with CEL, and build signed audit packs.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"assay {version('assay')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print the version of assay and exit."),
+    ] = False,
+) -> None:
+    # The options of `assay` itself; the app's help text is set on the Typer above.
+    return None
 app.command()(run.run)
 app.command()(verify.verify)
 app.command("pack")(period_pack.pack)

@@ -73,4 +73,5 @@ def attest(
     say(f"ledger record seq {recorded.record.seq}, signed with key {document['key_id']}")
     if "file" in document:
         say(f"attached {document['file']['path']} (sha256 {document['file']['sha256']})")
+    say("the next `assay run` judges the control with this attestation")
 

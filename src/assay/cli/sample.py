@@ -72,7 +72,7 @@ def _summary(
 
 
 def population(
-    control: Annotated[str, typer.Argument(help="Control id, such as BK-02.")],
+    control: Annotated[str, typer.Argument(help="Control id, such as BAK-02.")],
     workspace: WorkspaceArg = Path("."),
     period: PeriodOption = None,
     of: OfOption = "runs",
@@ -100,7 +100,7 @@ def population(
 
 
 def sample(
-    control: Annotated[str, typer.Argument(help="Control id, such as BK-02.")],
+    control: Annotated[str, typer.Argument(help="Control id, such as BAK-02.")],
     workspace: WorkspaceArg = Path("."),
     period: PeriodOption = None,
     size: Annotated[int, typer.Option("--size", help="Number of items to select.")] = ...,  # type: ignore[assignment]

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import lzma
-import re
 import stat
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from assay import sizes
 from assay.errors import UsageError, VerificationError
 from assay.reports.pack import MANIFEST, SIGNATURE_FILES, SUMS
 
@@ -45,34 +45,12 @@ _MEMBER_READ_ERRORS = (
 # Bit 0 of a zip member's general purpose flags marks it as encrypted.
 _ENCRYPTED_FLAG = 0x1
 
-# Decimal (SI) and binary (IEC) size units, as `--max-expanded-size` accepts them.
-SIZE_UNITS = {
-    "": 1, "B": 1,
-    "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
-    "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4,
-}
-_SIZE = re.compile(r"^\s*([0-9]+)\s*([A-Za-z]*)\s*$")
-
-
 def parse_size(text: str, option: str = "--max-expanded-size") -> int:
-    """Parse a size such as `2GiB`, `500MB` or `1048576` (bytes) into bytes.
-
-    Units are case-insensitive: KB, MB, GB and TB are powers of 1000, and
-    KiB, MiB, GiB and TiB powers of 1024. Raises UsageError naming `option`
-    for anything else, and for zero.
-    """
-    match = _SIZE.match(text)
-    unit = match.group(2).upper() if match else ""
-    if match is None or unit not in SIZE_UNITS:
-        raise UsageError(
-            f"{option} {text!r}: invalid size; write a whole number of bytes, or a whole number "
-            "followed by a unit: B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB "
-            "(powers of 1024), e.g. 2GiB or 500MB"
-        )
-    size = int(match.group(1)) * SIZE_UNITS[unit]
-    if size == 0:
-        raise UsageError(f"{option} {text!r}: the size must be larger than zero")
-    return size
+    """Parse a size such as `2GiB` or `500MB` (see assay.sizes); raise UsageError naming `option`."""
+    try:
+        return sizes.parse_size(text)
+    except sizes.SizeError as exc:
+        raise UsageError(f"{option} {exc}") from None
 
 
 def _error_name(exc: BaseException) -> str:

@@ -78,7 +78,7 @@ def _ask_passphrase(origin: str) -> bytes:
     if sys.stdin is None or not sys.stdin.isatty():
         raise KeyFileError(
             f"{origin}: the private key is encrypted and there is no terminal to ask for its "
-            f"passphrase; set {PASSPHRASE_ENV} to the passphrase"
+            f"passphrase; set {PASSPHRASE_ENV} to the passphrase (it is unset or empty)"
         )
     try:
         entered = getpass.getpass(f"Passphrase for {origin}: ")

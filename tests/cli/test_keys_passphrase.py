@@ -74,6 +74,10 @@ def test_generate_without_passphrase_stays_unencrypted(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     for path in private_key_files(folder):
         assert path.read_bytes().startswith(PLAIN_HEADER)
+    assert result.stdout.splitlines()[-1] == (
+        "note: ASSAY_KEY_PASSPHRASE is set, but the keys are not encrypted; pass --passphrase "
+        "to encrypt them"
+    )
 
 
 def test_generate_passphrase_needs_a_source(tmp_path: Path) -> None:
@@ -102,7 +106,7 @@ def test_load_encrypted_key_without_passphrase(encrypted: Path, monkeypatch: pyt
 
     assert str(raised.value) == (
         f"{path}: the private key is encrypted and there is no terminal to ask for its "
-        "passphrase; set ASSAY_KEY_PASSPHRASE to the passphrase"
+        "passphrase; set ASSAY_KEY_PASSPHRASE to the passphrase (it is unset or empty)"
     )
 
 
@@ -138,7 +142,7 @@ def test_run_without_passphrase_exits_2(encrypted: Path) -> None:
     assert done.returncode == 2
     assert done.stderr == (
         f"error: {key}: the private key is encrypted and there is no terminal to ask for its "
-        "passphrase; set ASSAY_KEY_PASSPHRASE to the passphrase\n"
+        "passphrase; set ASSAY_KEY_PASSPHRASE to the passphrase (it is unset or empty)\n"
     )
     assert not (encrypted / "evidence").exists()
 

@@ -48,6 +48,9 @@ def keys_generate(
     pdf_key = out_dir / keys.PDF_KEY_NAME
     if pdf_key.exists():
         say(f"PDF signing key: {pdf_key} (mode 0600{encrypted}), certificate {out_dir / keys.PDF_CERT_NAME}")
+    if not passphrase and keys.passphrase_from_environment() is not None:
+        say(f"note: {keys.PASSPHRASE_ENV} is set, but the keys are not encrypted; "
+            "pass --passphrase to encrypt them")
 
 
 def _new_passphrase() -> bytes:

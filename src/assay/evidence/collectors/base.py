@@ -190,7 +190,7 @@ def resolve_input(workspace: Path, pattern: str) -> list[Path]:
                 path=pattern,
             )
     if not files:
-        raise EvidenceMissing("no such file (no evidence recorded yet)", path=pattern)
+        raise EvidenceMissing("no such file, so there is no evidence yet", path=pattern)
     return files
 
 

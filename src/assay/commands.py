@@ -9,7 +9,7 @@ from pathlib import Path
 from assay.config import BLOBS_DIR, WorkspaceConfig, ledger_url
 from assay.controls.loader import load_config, load_workspace
 from assay.engine.run import Progress, RunOutcome, run_workspace
-from assay.errors import KeyFileError, VerificationUnavailable
+from assay.errors import KeyFileError, UsageError, VerificationUnavailable
 from assay.evidence.audit import LedgerReport, export_checkpoint, load_trusted_keys, verify_ledger
 from assay.evidence.blobs import BlobStore
 from assay.evidence.ledger import Ledger, RunSummary, open_required
@@ -19,6 +19,7 @@ from assay.keys import SigningKey, load_public_key, load_signing_key, rotate, tr
 from assay.outputs import write_output
 from assay.reports.pack import build_run_pack
 from assay.reports.verify import VerifyReport, verify_pack
+from assay.timeutil import format_instant, parse_instant
 
 
 def run_command(
@@ -54,6 +55,7 @@ def run_command(
         )
     ledger = Ledger(ledger_url(workspace.root, config, ledger_option))
     try:
+        _check_time_order(ledger, now)
         outcome = run_workspace(
             workspace, ledger=ledger, blobs=BlobStore(workspace.root / BLOBS_DIR), key=key,
             now=now, scope=scope_option or config.scope, progress=progress,
@@ -62,6 +64,28 @@ def run_command(
     finally:
         ledger.close()
     return outcome, pack_path
+
+
+# A run may be dated this many seconds before the ledger's last record, for
+# CI runners whose clocks differ.
+CLOCK_SKEW_SECONDS = 300
+
+
+def _check_time_order(ledger: Ledger, now: datetime) -> None:
+    """Raise UsageError when `now` is before the ledger's last record, beyond CLOCK_SKEW_SECONDS.
+
+    Runs are recorded in time order, so a run dated before the previous ones
+    (a mistyped --now) would make the ledger's history go backwards.
+    """
+    last = ledger.last_time()
+    if last is None:
+        return
+    seq, stamp = last
+    if (parse_instant(stamp) - now).total_seconds() > CLOCK_SKEW_SECONDS:
+        raise UsageError(
+            f"--now {format_instant(now)} is before the ledger's last record (seq {seq}, "
+            f"{stamp}); runs are recorded in time order, so give a later --now"
+        )
 
 
 def verify_command(pack: Path, key_path: Path | None, fingerprint: str | None) -> VerifyReport:

@@ -266,3 +266,24 @@ def test_verify_pack_given_workspace_exits_5(tmp_path: Path):
 
     assert result.exit_code == 5
     assert result.stderr.startswith(f"FAILED: {workspace}: not an assay pack (no manifest.json")
+
+
+def test_run_dated_before_ledger_rejected(tmp_path: Path):
+    workspace = small_workspace(tmp_path / "ws")
+    _run(workspace)
+    seq = Ledger(f"sqlite:///{workspace / 'evidence' / 'ledger.db'}").head()[0]
+
+    result = _invoke("run", str(workspace), "--now", "1900-01-01T00:00:00Z", "--no-pack")
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: --now 1900-01-01T00:00:00.000000Z is before the ledger's last record (seq {seq}, "
+        "2026-12-04T20:15:00.000000Z); runs are recorded in time order, so give a later --now\n"
+    )
+
+
+def test_run_within_clock_skew_accepted(tmp_path: Path):
+    workspace = small_workspace(tmp_path / "ws")
+    _run(workspace)
+
+    _run(workspace, now="2026-12-04T20:10:00Z")

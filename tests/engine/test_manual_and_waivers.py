@@ -345,8 +345,9 @@ def test_waiver_of_incomplete_run_recorded_again(root: Path) -> None:
 def test_waiver_expiry_warning_in_outcome(root: Path) -> None:
     write_waiver(root)
 
-    soon = run(root)
+    # Runs are recorded in time order, so the earlier one goes first.
     early = run(root, datetime(2026, 11, 21, tzinfo=UTC))
+    soon = run(root)
 
     assert soon.warnings == [
         "waiver waivers/cap-02.yaml for CAP-02 expires in 5 days (at 2026-12-10T16:00:00.000000Z)"

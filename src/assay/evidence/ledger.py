@@ -225,6 +225,16 @@ class Ledger:
     def close(self) -> None:
         self.engine.dispose()
 
+    def last_time(self) -> tuple[int, str] | None:
+        """Return the seq and time of the last record, or None for an empty ledger."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(records_table.c.seq, records_table.c.time)
+                .order_by(records_table.c.seq.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (int(row[0]), str(row[1]))
+
     def head(self) -> tuple[int, str]:
         """Return the last seq and its hash (0 and the genesis prev for an empty ledger)."""
         with self.engine.connect() as connection:

@@ -598,3 +598,31 @@ def test_malformed_policy_front_matter_rejected(root: Path) -> None:
     (root / "policies" / "broken.md").write_text("---\ntitle: a\ntitle: b\n---\n", encoding="utf-8")
     problems = load_problems(root)
     assert "policies/broken.md:3:1: title: duplicate key 'title' (lines 2 and 3)" in problems
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("throughput_min_rps: 100", "throughput_min_rps: lots",
+     "params.throughput_min_rps: expected a number, as the library's controls read it "
+     "(default 100), not 'lots'"),
+    ("throughput_min_rps: 100", "throughput_min_rps: true",
+     "params.throughput_min_rps: expected a number, as the library's controls read it "
+     "(default 100), not True"),
+    ("tenant_roles: [tenant-reader, tenant-writer, tenant-admin]", "tenant_roles: tenant-reader",
+     "params.tenant_roles: expected a list, as the library's controls read it (default "
+     "['tenant-reader', 'tenant-writer', 'tenant-admin']), not 'tenant-reader'"),
+])
+def test_library_param_of_another_kind(root: Path, old: str, new: str, message: str):
+    edit(root, "assay.yaml", old, new)
+
+    with pytest.raises(WorkspaceErrors) as raised:
+        load_workspace(root)
+
+    assert len(raised.value.problems) == 1
+    assert raised.value.problems[0].startswith("assay.yaml:")
+    assert raised.value.problems[0].endswith(message)
+
+
+def test_library_param_float_for_int_accepted(root: Path):
+    edit(root, "assay.yaml", "throughput_min_rps: 100", "throughput_min_rps: 150.5")
+
+    assert load_workspace(root).config.params["throughput_min_rps"] == 150.5

@@ -88,6 +88,11 @@ def library_params_text(framework: str = "soc2") -> str:
     return _library(framework).joinpath("params.yaml").read_text(encoding="utf-8")
 
 
+def library_params(framework: str = "soc2") -> dict[str, Any]:
+    """Return the library's params: the defaults of the thresholds its controls read."""
+    return dict(_read_yaml(library_params_text(framework)))
+
+
 def library_input_guide(framework: str = "soc2") -> dict[str, str]:
     """Return inputs.yaml: how to produce each input path the controls name."""
     text = _library(framework).joinpath("inputs.yaml").read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ValidationError
 
+from assay.catalog.scaffold import library_params
 from assay.config import CONFIG_FILE, WorkspaceConfig
 from assay.controls.model import Control
 from assay.controls.waivers import WAIVERS_DIR, LoadedWaiver, Waiver
@@ -145,8 +147,45 @@ def _load_config(root: Path) -> tuple[WorkspaceConfig | None, dict[str, LoadedPe
         raise ConfigError(f"{config_path}: not found; is {root} an assay workspace?")
     config_doc = load_document(config_path, CONFIG_FILE, WorkspaceConfig)
     config = _validate(config_doc, WorkspaceConfig)
+    if config is not None:
+        _check_param_kinds(config, config_doc)
     people = _load_people(root, config, config_doc) if config is not None else {}
     return config, people, [config_doc.format(p) for p in config_doc.problems]
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "null" if value is None else type(value).__name__
+
+
+def _check_param_kinds(config: WorkspaceConfig, document: Document) -> None:
+    """Report a library param set to another kind of value than its default (`lots` for a number).
+
+    The library's assertions compare these params with facts, so a string
+    where a number belongs would only show at run time as an evaluation error.
+    """
+    defaults = _library_params(config.framework)
+    for name, value in config.params.items():
+        if name in defaults and _kind(value) != _kind(defaults[name]):
+            document.add(
+                ("params", name),
+                f"expected {_kind(defaults[name])}, as the library's controls read it (default "
+                f"{defaults[name]!r}), not {value!r}",
+            )
+
+
+@functools.cache
+def _library_params(framework: str) -> dict[str, Any]:
+    return library_params(framework)
 
 
 def _load_people(root: Path, config: WorkspaceConfig, document: Document) -> dict[str, LoadedPerson]:

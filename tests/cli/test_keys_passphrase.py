@@ -236,7 +236,7 @@ def _controlling_terminal() -> None:
 
 def _wait_for_hidden_input(primary: int) -> None:
     # getpass switches echo off with TCSAFLUSH, which discards input typed
-    # before that, so an answer is written only once echo is off.
+    # before that, so the passphrase is written only once echo is off.
     deadline = time.monotonic() + 60
     while termios.tcgetattr(primary)[3] & termios.ECHO:
         assert time.monotonic() < deadline, "the prompt never switched echo off"

@@ -70,8 +70,8 @@ def test_non_boolean_result_is_error():
 
 
 def test_integral_float_judged_as_recorded():
-    # The ledger records 2.0 as 2, so the assertion sees the int a
-    # re-evaluation from the record would see.
+    # The ledger records 2.0 as 2, so the run judges the same int that a
+    # re-evaluation from the record judges.
     result = judge(_loaded("type(k6.n) == int && type(params.limit) == int"),
                    [_evidence({"n": 2.0})], {"limit": 10.0})
     assert result.status is Status.PASS

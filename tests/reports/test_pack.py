@@ -51,7 +51,7 @@ def example_inputs(workspace: Path) -> set[str]:
         path for folder in EVIDENCE_FOLDERS for path in (workspace / folder).rglob("*")
         if path.is_file()
     ]
-    # runbooks/ also holds runbooks that no control reads: count only those a
+    # runbooks/ also contains runbooks that no control reads: count only those a
     # `files` source names.
     for loaded in load_workspace(workspace).controls:
         for spec in loaded.control.evidence:

@@ -50,7 +50,7 @@ def verify(workspace: Path, pack: Path) -> Result:
 def reseal(pack: Path, workspace: Path, *, pdf_certificate: bool | None = True) -> None:
     """Sign the pack again as it now is with the pack's own key, so every hash route passes.
 
-    With `pdf_certificate=None` the manifest says the PDF is not signed.
+    With `pdf_certificate=None` the manifest states that the PDF is not signed.
     """
     manifest = json.loads((pack / MANIFEST).read_bytes())
     for name in (*SIGNATURE_FILES, MANIFEST, SUMS):

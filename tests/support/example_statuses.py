@@ -3,7 +3,7 @@
 The statuses were read off the inputs in examples/platform at
 2026-12-04T21:15:00Z and the thresholds in its assay.yaml, control by
 control. A comment names the input value that decides each row that is not
-a plain `missing` (input file absent) or `manual` (nobody has attested).
+a plain `missing` (input file absent) or `manual` (no attestation recorded).
 """
 
 EXAMPLE_STATUSES = {

@@ -26,8 +26,8 @@ from assay.keys import fingerprint, load_public_key
 
 CHECKPOINT_FORMAT = "assay-checkpoint"
 _NAMES_ARTIFACTS = b'"artifacts":[{'
-# How most evidence bodies begin: nothing absent and no artifact. Checking this
-# prefix costs far less than searching the body.
+# The opening of most evidence bodies, with nothing absent and no artifact.
+# Checking this prefix costs far less than searching the body.
 _EMPTY_ARTIFACTS = b'{"absent":{},"artifacts":[]'
 CHECKPOINT_VERSION = 1
 

@@ -126,7 +126,7 @@ def verify_markdown(key_id: str, *, pdf_signed: bool = False, period: bool = Fal
 
     With `pdf_signed`, it also describes the PAdES signature of report.pdf.
     With `period` (a period pack), it describes how auditors sample it; a run
-    pack says that sampling needs a period pack.
+    pack states that sampling needs a period pack.
     """
     pdf_section = PDF_SECTION.format(field=PDF_FIELD_NAME) if pdf_signed else ""
     return VERIFY_TEMPLATE.format(

@@ -82,7 +82,7 @@ def test_integer_beyond_double_precision_as_text():
 
 
 def test_integer_two_to_53_as_text(tmp_path):
-    # RFC 8785 holds integers up to 2**53 - 1 exactly; 2**53 itself once stayed a number.
+    # RFC 8785 represents integers up to 2**53 - 1 exactly. 2**53 itself once stayed a number.
     (tmp_path / "ids.json").write_text('{"a": 9007199254740992, "b": 9007199254740991}', encoding="utf-8")
     facts = collect("ids.json", {"a": "a", "b": "b"}, workspace=tmp_path).facts
     assert facts["a"] == "9007199254740992"

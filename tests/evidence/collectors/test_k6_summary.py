@@ -509,7 +509,7 @@ def test_broken_float_count_beyond_2_53(tmp_path: Path) -> None:
 
 
 def test_broken_integer_count_of_2_53(tmp_path: Path) -> None:
-    # RFC 8785 holds integers up to 2**53 - 1 exactly; 2**53 itself once passed.
+    # RFC 8785 represents integers up to 2**53 - 1 exactly. 2**53 itself once passed.
     text = '{"metrics": {"http_reqs": {"count": 9007199254740992, "rate": 1}}}'
     error = collect_error(tmp_path, text)
     assert error.reason == "integer 9007199254740992 exceeds 2**53 - 1 in magnitude"

@@ -337,7 +337,7 @@ def test_bad_number_names_line(tmp_path: Path) -> None:
 
 
 def test_count_beyond_two_to_53_rejected(tmp_path: Path) -> None:
-    # The ledger stores facts as RFC 8785 JSON, which holds integers up to 2**53 - 1 exactly.
+    # The ledger stores facts as RFC 8785 JSON, which represents integers up to 2**53 - 1 exactly.
     text = stats_text().replace("GET,/api/items,374,", "GET,/api/items,9007199254740992,")
     error = collect_error(tmp_path, text)
     assert error.reason == "Request Count '9007199254740992' is larger than 2**53 - 1"

@@ -174,5 +174,5 @@ def json_safe(value: Any) -> Any:
 
 def _checked_text(text: str) -> str:
     if not text.isascii() and any("\ud800" <= character <= "\udfff" for character in text):
-        raise ValueError(f"the text {text[:40]!r}, which holds a lone UTF-16 surrogate that JSON cannot store")
+        raise ValueError(f"the text {text[:40]!r}, which contains a lone UTF-16 surrogate that JSON cannot store")
     return text

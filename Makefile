@@ -15,7 +15,7 @@ FUZZ_EXAMPLES ?= 2000
 
 .PHONY: demo test fuzz clean
 
-$(BIN)/assay: pyproject.toml
+$(BIN)/assay: pyproject.toml setup.py src/assay/evidence/_walk.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

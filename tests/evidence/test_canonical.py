@@ -1,9 +1,45 @@
+import enum
 import json
+import os
+from collections import OrderedDict
+
+import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assay.evidence import records
 from assay.evidence.records import MAX_SAFE_INTEGER, canonical
+
+REQUIRE_COMPILED_ENV = "ASSAY_REQUIRE_COMPILED"
+
+
+def _walk_params() -> list:
+    """Both walks that canonical() may run before orjson: pure Python and compiled."""
+    compiled = pytest.param(
+        records._walk.prepare if records.COMPILED_WALK else None, id="compiled",
+        marks=() if records.COMPILED_WALK else pytest.mark.skip(
+            reason="assay.evidence._walk is not built (no C compiler at install time)"),
+    )
+    return [pytest.param(records._prepare_python, id="python"), compiled]
+
+
+# Each test marked with this runs once per walk, as `walk`.
+each_walk = pytest.mark.parametrize("walk", _walk_params())
+
+
+def encode(walk, value) -> bytes:
+    """canonical(value) as computed with `walk`."""
+    return records._canonicalise(value, walk)
+
+
+def test_compiled_walk_is_built():
+    # .ci/run sets the variable, so a build that silently left the compiled
+    # module out fails there instead of running every test on the Python walk.
+    if not records.COMPILED_WALK and not os.environ.get(REQUIRE_COMPILED_ENV):
+        pytest.skip(f"assay.evidence._walk is not built; set {REQUIRE_COMPILED_ENV}=1 to fail")
+    assert records.COMPILED_WALK
+    assert records._prepare is records._walk.prepare
 
 json_scalars = (
     st.none()
@@ -26,30 +62,75 @@ def _reference(value):
         return None
 
 
-@settings(max_examples=1500, deadline=None)
-@given(json_values)
-def test_canonical_matches_rfc8785(value):
+def assert_encodes_like_reference(walk, value) -> None:
     expected = _reference(value)
     if expected is None:
         try:
-            canonical(value)
+            produced = encode(walk, value)
         except ValueError:
             return
-        raise AssertionError(f"canonical accepted a value rfc8785 rejects: {value!r}")
-    assert canonical(value) == expected
+        raise AssertionError(f"canonical accepted {value!r}, which rfc8785 rejects: {produced!r}")
+    assert encode(walk, value) == expected
 
 
+@each_walk
+@settings(max_examples=1500, deadline=None)
+@given(json_values)
+def test_canonical_matches_rfc8785(walk, value):
+    assert_encodes_like_reference(walk, value)
+
+
+@each_walk
 @settings(max_examples=500, deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False))
-def test_canonical_float_matches_rfc8785(number):
-    assert canonical({"x": number}) == rfc8785.dumps({"x": number})
+def test_canonical_float_matches_rfc8785(walk, number):
+    assert encode(walk, {"x": number}) == rfc8785.dumps({"x": number})
 
 
-def test_canonical_edge_values_match_rfc8785():
+@each_walk
+def test_canonical_edge_values_match_rfc8785(walk):
     values = [231.0, -0.0, 1e20, 1e21, 1.5e-7, 1e-5, 0.0001, 5e-324, 2.5e30, "\x7f\u2028\x1f\"\\/",
-              {"\ue000": 1, "\U0001f600": 2}, {"b": [1, 2.5, None], "a": True}]
+              {"\ue000": 1, "\U0001f600": 2}, {"b": [1, 2.5, None], "a": True},
+              2.0**53 - 1, 2.0**53, -(2.0**53 - 1), 9007199254740991.5, 0.00009999999999999999,
+              (1, 2.0, ("x",)), [[[[{"a": [1.0]}]]]],
+              # orjson writes these in exponent form, ECMAScript in plain decimals.
+              1e-6, 3.0239930152527067e-06, 9.99e-5, 1e16, 1.2e17, -4.3818670701384744e16, 1e20]
     for value in values:
-        assert canonical(value) == rfc8785.dumps(value)
+        assert encode(walk, value) == rfc8785.dumps(value), value
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Text(str):
+    pass
+
+
+class Number(float):
+    pass
+
+
+@each_walk
+@pytest.mark.parametrize("value", [
+    {"level": Level.HIGH}, [Level.HIGH], {Text("k"): 1}, {"k": Text("v")}, [Number(2.0)],
+    OrderedDict([("b", 1), ("a", 2.0)]), {"k": OrderedDict([("z", [1.0])])}, [True, False, None],
+    {1: "integer key"}, {"k": {1.5, 2.5}}, {"k": b"bytes"},
+], ids=repr)
+def test_subclasses_and_other_types_encode_like_reference(walk, value):
+    # The walks accept exact built-in types only and leave the rest to
+    # rfc8785, which either encodes or rejects them.
+    assert_encodes_like_reference(walk, value)
+
+
+@each_walk
+@pytest.mark.parametrize("depth", [1, 200, 249, 250, 251, 252, 300, 600])
+@pytest.mark.parametrize("container", ["list", "dict"])
+def test_deep_nesting_encodes_like_reference(walk, depth, container):
+    value: object = 1.0
+    for _ in range(depth):
+        value = [value] if container == "list" else {"k": value}
+    assert encode(walk, value) == rfc8785.dumps(value)
 
 
 header_values = st.fixed_dictionaries({

@@ -6,9 +6,12 @@ from hypothesis import strategies as st
 
 from assay.evidence.records import (
     GENESIS_PREV,
+    MAX_SAFE_INTEGER,
+    ChainBuilder,
     ChainChecker,
     ChainError,
     StoredRecord,
+    build_encoded_record,
     build_record,
     canonical,
     check_record,
@@ -146,3 +149,46 @@ def test_chain_checker_byte_change_located(data):
     with pytest.raises(ChainError) as caught:
         _check_all(records)
     assert caught.value.seq == record.seq
+
+
+# Text that a run, scope or time may hold, with the characters a header
+# template could get wrong: format markers, JSON escapes, control characters,
+# characters beyond U+FFFF and lone surrogates.
+header_text = st.text(
+    alphabet=st.sampled_from(list("ab%sd\"\\/\x00\x1f\x7fé\u2028\U0001f600\ud800")),
+    max_size=12,
+)
+chain_heads = st.one_of(
+    st.just((0, GENESIS_PREV)),
+    st.tuples(st.integers(min_value=-3, max_value=MAX_SAFE_INTEGER + 2),
+              st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)),
+    st.tuples(st.integers(min_value=0, max_value=10), st.text(max_size=70)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(chain_heads, header_text, header_text, header_text,
+       st.lists(st.sampled_from(["evidence", "result", "run", "checkpoint", "bogus"]),
+                min_size=1, max_size=4))
+def test_chain_builder_matches_build_encoded_record(head, run, scope, time, kinds):
+    seq, prev = head
+    builder = ChainBuilder(seq=seq, prev=prev, run=run, scope=scope, time=time)
+    body = canonical({"facts": {"n": 1}})
+    for kind in kinds:
+        seq += 1
+        try:
+            expected = build_encoded_record(seq=seq, prev=prev, time=time, run=run,
+                                            scope=scope, kind=kind, body_bytes=body)
+        except ValueError as exc:
+            with pytest.raises(ValueError, match=str(exc)[:20]):
+                builder.add(kind, body)
+            return
+        assert builder.add(kind, body) == expected
+        prev = expected.hash
+
+
+def test_chain_builder_keeps_percent_signs():
+    builder = ChainBuilder(seq=6, prev=GENESIS_PREV, run="100%s", scope="50%", time="%d%%")
+    header = json.loads(builder.add("evidence", b"{}").header)
+    assert (header["run"], header["scope"], header["time"], header["seq"]) == (
+        "100%s", "50%", "%d%%", 7)

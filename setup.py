@@ -1,0 +1,16 @@
+"""Build step for the one compiled module; everything else is in pyproject.toml.
+
+`assay.evidence._walk` speeds up canonical JSON. It is optional: where it
+cannot be compiled, the install goes on and assay uses the same walk in
+pure Python.
+"""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=cythonize(
+        [Extension("assay.evidence._walk", ["src/assay/evidence/_walk.pyx"], optional=True)],
+        compiler_directives={"language_level": 3},
+    ),
+)

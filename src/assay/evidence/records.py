@@ -13,8 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import rfc8785
@@ -202,12 +201,13 @@ def record_hash(header_bytes: bytes) -> str:
     return hashlib.sha256(RECORD_DOMAIN + header_bytes).hexdigest()
 
 
-@dataclass(frozen=True)
-class StoredRecord:
+class StoredRecord(NamedTuple):
     """A record as stored: its exact canonical bytes and its hash.
 
     `body` is None when the body was withheld (a record of another scope in
-    a pack).
+    a pack). A named tuple rather than a frozen dataclass, because the
+    verifiers build one per stored record and a tuple is built in about
+    half the time.
     """
 
     seq: int

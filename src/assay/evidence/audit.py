@@ -96,13 +96,13 @@ def verify_ledger(
     referenced: dict[str, tuple[int, str]] = {}
     purged: set[str] = set()
 
-    runs = report.runs
+    add_run = report.runs.add
     exported_seq = None if exported is None else exported["seq"]
 
     def visit(record: StoredRecord, header: dict[str, Any]) -> None:
         # Called for every record, so it does as little as it can: the
         # record count comes from the chain's last seq afterwards.
-        runs.add(header["run"])
+        add_run(header["run"])
         kind = header["kind"]
         if kind == "evidence":
             # Parsing every body would cost more than hashing it. In canonical

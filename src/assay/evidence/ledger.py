@@ -464,11 +464,12 @@ def verify_chain(
     the first record that does not verify.
     """
     checker = ChainChecker(start_seq, start_prev)
+    check = checker.check
     for record in records:
-        prev = checker.prev
-        header = checker.check(record)
+        header = check(record)
         if header["kind"] == "checkpoint" and record.body is not None:
-            _check_checkpoint(record, header, prev, key_for)
+            # check() has matched the header's prev with the record before.
+            _check_checkpoint(record, header, header["prev"], key_for)
         if on_record is not None:
             on_record(record, header)
     return checker.seq - 1, checker.prev

@@ -387,29 +387,30 @@ class ChainChecker:
 
         Raises ChainError when it does not verify.
         """
-        header = self._check_as_before(record)
-        if header is None:
-            header = check_record(record, self.seq, self.prev)
-            self._remember(header)
+        # The comparison with the remembered text is inline rather than a
+        # method of its own, because it runs once per stored record.
+        fields = self._fields
+        body = record.body
+        if fields is not None and body is not None and record.seq == self.seq:
+            body_sha256 = hashlib.sha256(body).hexdigest()
+            expected = (
+                f'{{"body_sha256":"{body_sha256}{self._after_body}{self.prev}'
+                f"{self._after_prev}{self.seq}{self._after_seq}"
+            ).encode()
+            if (record.header == expected
+                    and hashlib.sha256(RECORD_DOMAIN + expected).hexdigest() == record.hash):
+                header = fields.copy()
+                header["body_sha256"] = body_sha256
+                header["prev"] = self.prev
+                header["seq"] = self.seq
+                self.prev = record.hash
+                self.seq += 1
+                return header
+        header = check_record(record, self.seq, self.prev)
+        self._remember(header)
         self.prev = record.hash
         self.seq += 1
         return header
-
-    def _check_as_before(self, record: StoredRecord) -> dict[str, Any] | None:
-        if self._fields is None or record.body is None or record.seq != self.seq:
-            return None
-        body_sha256 = sha256_hex(record.body)
-        expected = (
-            f'{{"body_sha256":"{body_sha256}{self._after_body}{self.prev}'
-            f"{self._after_prev}{self.seq}{self._after_seq}"
-        )
-        try:
-            text = record.header.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        if text != expected or record_hash(record.header) != record.hash:
-            return None
-        return {**self._fields, "body_sha256": body_sha256, "prev": self.prev, "seq": self.seq}
 
     def _remember(self, header: dict[str, Any]) -> None:
         if _HEX_HASH.fullmatch(self.prev) is None:

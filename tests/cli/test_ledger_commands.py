@@ -287,3 +287,16 @@ def test_run_within_clock_skew_accepted(tmp_path: Path):
     _run(workspace)
 
     _run(workspace, now="2026-12-04T20:10:00Z")
+
+
+@pytest.mark.parametrize("body", [b"[1]", b"{", b"\xff\xfe"], ids=repr)
+def test_log_counts_damaged_body_unreadable(workspace, body):
+    with sqlite3.connect(_database(workspace)) as connection:
+        seq = connection.execute("SELECT MIN(seq) FROM records WHERE kind = 'result'").fetchone()[0]
+        connection.execute("UPDATE records SET body = ? WHERE seq = ?", (body, seq))
+    result = _invoke("ledger", "log", str(workspace))
+    assert result.exit_code == 0, result.output
+    assert "unreadable 1" in result.output
+    verify = _invoke("ledger", "verify", str(workspace))
+    assert verify.exit_code == 4
+    assert f"seq {seq}" in verify.output

@@ -236,3 +236,19 @@ def test_sample_other_pack_rejected(year) -> None:
     altered = {**document, "pack_manifest_sha256": "0" * 64}
     with pytest.raises(VerificationError, match="manifest.json"):
         check_sample_contents(altered, pack.parent / "sample.json", open_pack(pack))
+
+
+@pytest.mark.parametrize("part, value, message", [
+    ("period", ["2026-01-01"], "period must be an object"),
+    ("population", ["ids"], "population.ids must be a list of strings"),
+    ("population", {"ids": 5}, "population.ids must be a list of strings"),
+    ("population", {"ids": [["nested"]]}, "population.ids must be a list of strings"),
+    ("selection", "all", "selection must be a list of objects"),
+    ("selection", [1, 2], "selection must be a list of objects"),
+], ids=repr)
+def test_signed_sample_of_wrong_shape_rejected(year, part, value, message) -> None:
+    document, key, pack = _signed_sample(year)
+    unsigned = {name: item for name, item in document.items() if name not in ("signature", "signer")}
+    unsigned[part] = value
+    with pytest.raises(VerificationError, match=message):
+        check_sample_contents(sign_sample(unsigned, key), pack.parent / "sample.json", open_pack(pack))

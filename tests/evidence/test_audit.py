@@ -1,5 +1,6 @@
 """verify_ledger locates any single-byte change to a stored record or blob."""
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -13,6 +14,7 @@ from assay.errors import VerificationError
 from assay.evidence.audit import verify_ledger
 from assay.evidence.blobs import BlobStore
 from assay.evidence.ledger import Ledger
+from assay.evidence.records import GENESIS_PREV, build_encoded_record, record_hash
 from support.workspace import small_workspace
 from assay.commands import run_command
 from assay.timeutil import parse_now
@@ -74,3 +76,58 @@ def test_single_byte_change_in_blob_located(recorded, tmp_path_factory, data):
         _verify(copy)
     assert f"blob {blob.name} named by record seq" in str(caught.value)
     assert "content no longer matches its SHA-256" in str(caught.value)
+
+
+def _rewrite_from(database: Path, seq: int, body: bytes) -> None:
+    """Replace the body of record `seq` and rebuild every hash after it, as a forger would."""
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT seq, header, body FROM records WHERE seq >= ? ORDER BY seq", (seq - 1,)
+        ).fetchall()
+        prev = GENESIS_PREV
+        if rows[0][0] == seq - 1:
+            prev = record_hash(rows[0][1])
+            rows = rows[1:]
+        for number, header, old_body in rows:
+            fields = json.loads(header)
+            record = build_encoded_record(
+                seq=number, prev=prev, time=fields["time"], run=fields["run"],
+                scope=fields["scope"], kind=fields["kind"],
+                body_bytes=body if number == seq else old_body,
+            )
+            connection.execute(
+                "UPDATE records SET prev = ?, hash = ?, header = ?, body = ? WHERE seq = ?",
+                (prev, record.hash, record.header, record.body, number),
+            )
+            prev = record.hash
+
+
+def _first_seq_of_kind(database: Path, kind: str) -> int:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "SELECT MIN(seq) FROM records WHERE kind = ?", (kind,)
+        ).fetchone()[0]
+
+
+@pytest.mark.parametrize("kind, body", [
+    ("checkpoint", b"[]"),
+    ("checkpoint", b'"text"'),
+    ("checkpoint", b"null"),
+    ("checkpoint", b"{"),
+    ("checkpoint", b"\xff"),
+    ("evidence", b'{"absent":{},"artifacts":[{"sha256":5}]}'),
+    ("evidence", b'{"absent":{},"artifacts":[{"path":"x"}]}'),
+    ("evidence", b'{"artifacts":[{"sha256":"ab"}],"x":['),
+    ("evidence", b'[{"artifacts":[{"sha256":"ab"}]}]'),
+], ids=repr)
+def test_forged_body_of_wrong_shape_located(recorded, tmp_path, kind, body):
+    # The forger rebuilt every hash, so the chain links; the body itself
+    # must be reported at its seq rather than crash the verifier.
+    copy = tmp_path / "ws"
+    shutil.copytree(recorded, copy)
+    database = copy / "evidence" / "ledger.db"
+    seq = _first_seq_of_kind(database, kind)
+    _rewrite_from(database, seq, body)
+    with pytest.raises(VerificationError) as caught:
+        _verify(copy)
+    assert f"ledger record seq {seq} " in str(caught.value)

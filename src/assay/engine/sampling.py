@@ -343,6 +343,27 @@ def check_sample_signature(
     return key_id
 
 
+def _check_sample_shape(document: dict[str, Any], path: Path) -> None:
+    # A signed file can still be malformed when another program wrote it, so
+    # the parts read below are checked before any is used.
+    period = document.get("period")
+    population = document.get("population")
+    selection = document.get("selection")
+    problems = []
+    if period is not None and not isinstance(period, dict):
+        problems.append("period must be an object with start and end")
+    if not isinstance(population, dict) or not _strings(population.get("ids")):
+        problems.append("population.ids must be a list of strings")
+    if not isinstance(selection, list) or not all(isinstance(item, dict) for item in selection):
+        problems.append("selection must be a list of objects")
+    if problems:
+        raise VerificationError(f"{path}: not a valid sample file: {'; '.join(problems)}")
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
 def check_sample_contents(document: dict[str, Any], path: Path, pack: PackSource) -> list[str]:
     """Recompute the sample's population from the pack and its selection from the seed.
 
@@ -354,6 +375,7 @@ def check_sample_contents(document: dict[str, Any], path: Path, pack: PackSource
             f"{document.get('pack_manifest_sha256')}, not this pack's {pack.manifest_sha256}"
         )
     checks = [f"{path.name} names this pack's manifest.json ({pack.manifest_sha256[:16]}...)"]
+    _check_sample_shape(document, path)
     bounds = document.get("period") or {}
     try:
         period = Period(parse_instant(str(bounds.get("start"))), parse_instant(str(bounds.get("end"))))

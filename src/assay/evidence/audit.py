@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from assay.errors import UsageError, VerificationError, VerificationUnavailable
 from assay.evidence.blobs import BlobStore
-from assay.evidence.ledger import Ledger, verify_chain
+from assay.evidence.ledger import Ledger, body_object, verify_chain
 from assay.evidence.records import GENESIS_PREV, ChainError, StoredRecord
 from assay.evidence.timestamp import TIMESTAMP_FIELD, VerifiedTimestamp, verify_timestamp
 from assay.keys import fingerprint, load_public_key
@@ -64,6 +64,16 @@ def load_trusted_keys(paths: list[Path]) -> dict[str, Ed25519PublicKey]:
         key = load_public_key(data, str(path))
         trusted[fingerprint(key)] = key
     return trusted
+
+
+def _artifacts(record: StoredRecord) -> list[str]:
+    # The SHA-256 of each artifact an evidence body names.
+    artifacts = body_object(record).get("artifacts", [])
+    if not isinstance(artifacts, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("sha256"), str) for item in artifacts
+    ):
+        raise ChainError(record.seq, "artifacts is not a list of objects with a sha256 string")
+    return [item["sha256"] for item in artifacts]
 
 
 def verify_ledger(
@@ -112,13 +122,13 @@ def verify_ledger(
             if body is None or body.startswith(_EMPTY_ARTIFACTS):
                 pass
             elif _NAMES_ARTIFACTS in body:
-                for artifact in (record.body_fields() or {}).get("artifacts", []):
-                    referenced.setdefault(artifact["sha256"], (record.seq, header["run"]))
+                for artifact in _artifacts(record):
+                    referenced.setdefault(artifact, (record.seq, header["run"]))
         elif kind == "checkpoint":
             report.checkpoints += 1
             report.complete_runs.add(header["run"])
         elif kind == "tombstone":
-            purged.add(str((record.body_fields() or {}).get("sha256")))
+            purged.add(str(body_object(record).get("sha256")))
         if record.seq == exported_seq and exported is not None:
             if record.hash != exported["hash"]:
                 raise ChainError(

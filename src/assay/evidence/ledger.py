@@ -11,6 +11,7 @@ only then reads the chain head, so concurrent writers extend one linear chain.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -426,9 +427,13 @@ class _InsertStatement:
 
 
 def _json_field(body: bytes, name: str) -> str:
-    import json
-
-    return str(json.loads(body).get(name))
+    # The run listing reads bodies without verifying the chain, so a damaged
+    # body is counted as "unreadable" rather than stopping the listing.
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return "unreadable"
+    return str(value.get(name)) if isinstance(value, dict) else "unreadable"
 
 
 def _first_line(exc: Exception) -> str:
@@ -475,10 +480,29 @@ def verify_chain(
     return checker.seq - 1, checker.prev
 
 
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
+               type(None): "null"}
+
+
+def body_object(record: StoredRecord) -> dict[str, Any]:
+    """Parse the body of a record whose hashes verified; raise ChainError unless it is an object.
+
+    A body that matches its header can still be of the wrong shape when
+    the chain was rebuilt by someone other than assay.
+    """
+    try:
+        body = json.loads(record.body or b"")
+    except ValueError as exc:
+        raise ChainError(record.seq, f"body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ChainError(record.seq, f"body is a JSON {_JSON_TYPES[type(body)]}, not an object")
+    return body
+
+
 def _check_checkpoint(
     record: StoredRecord, header: dict[str, Any], prev: str, key_for: KeyLookup
 ) -> None:
-    body = record.body_fields() or {}
+    body = body_object(record)
     seq = record.seq
     if body.get("head") != prev or body.get("size") != seq - 1:
         raise ChainError(seq, "checkpoint does not name the record before it as its head")

@@ -164,3 +164,32 @@ def test_read_input_bytes_reads_regular_file(tmp_path: Path) -> None:
     assert read_input_bytes(path, "input.json") == b'{"name": "ok"}'
     with pytest.raises(CollectorError, match="over the 4-byte limit"):
         read_input_bytes(path, "input.json", limit=4)
+
+
+def test_files_collector_describe_rejects_fifo(tmp_path: Path) -> None:
+    # The files collector globs, keeps what is_file() accepts, then opens
+    # each match: a FIFO swapped in between must not block the open.
+    from assay.evidence.collectors.files import _describe
+
+    fifo = tmp_path / "policy.md"
+    os.mkfifo(fifo)
+
+    with rescued(fifo), pytest.raises(CollectorError) as raised:
+        _describe(fifo, "docs/policy.md")
+
+    assert str(raised.value) == (
+        "docs/policy.md: is a FIFO (named pipe), not a regular file; point the collector at a "
+        "regular file"
+    )
+
+
+def test_blob_store_rejects_fifo(tmp_path: Path) -> None:
+    from assay.evidence.blobs import BlobStore
+
+    fifo = tmp_path / "artifact.json"
+    os.mkfifo(fifo)
+
+    with rescued(fifo), pytest.raises(CollectorError, match="is a FIFO"):
+        BlobStore(tmp_path / "blobs").put_file(fifo)
+
+    assert not list((tmp_path / "blobs").glob("*/*"))

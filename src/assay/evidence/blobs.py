@@ -35,10 +35,12 @@ class BlobStore:
         when the store cannot be written (a full disk, a file size limit),
         after removing the temporary file.
         """
-        try:
-            handle = source.open("rb")
-        except OSError as exc:
-            raise CollectorError(f"cannot read the file to store: {exc.strerror}", path=str(source)) from exc
+        # Imported here because the collectors' base module is heavier than
+        # this one. It opens without blocking on a FIFO and rejects anything
+        # but a regular file.
+        from assay.evidence.collectors.base import open_regular_file
+
+        handle = open_regular_file(source, str(source), "the file to store")
         with handle:
             try:
                 return self._copy_in(handle, source)

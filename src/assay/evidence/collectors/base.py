@@ -206,8 +206,10 @@ def resolve_single_input(workspace: Path, pattern: str) -> Path:
     return files[0]
 
 
-def open_regular_file(path: Path, display: str) -> BinaryIO:
+def open_regular_file(path: Path, display: str, role: str = "input") -> BinaryIO:
     """Open `path` for reading in binary mode, raising CollectorError unless it is a regular file.
+
+    `role` names the file in the error when it cannot be opened.
 
     The file is opened with O_NONBLOCK and checked with fstat on the open
     descriptor, so a FIFO put in place of the file after resolve_input
@@ -217,7 +219,7 @@ def open_regular_file(path: Path, display: str) -> BinaryIO:
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        raise CollectorError(f"cannot read input: {exc.strerror}", path=display) from exc
+        raise CollectorError(f"cannot read {role}: {exc.strerror}", path=display) from exc
     try:
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):

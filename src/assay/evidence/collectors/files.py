@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from assay.evidence.collectors.base import (
     Collector,
     CollectorParams,
     Fact,
+    open_regular_file,
     relative_name,
 )
 from assay.timeutil import format_instant
@@ -85,12 +87,14 @@ class Files(Collector):
 
 def _describe(path: Path, name: str) -> dict[str, Any]:
     digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
+    # open_regular_file checks the opened descriptor, so a FIFO swapped in
+    # after the glob's is_file() check is rejected instead of blocking.
+    with open_regular_file(path, name) as handle:
+        try:
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
-        stat = path.stat()
-    except OSError as exc:
-        raise CollectorError(f"cannot read file: {exc.strerror}", path=name) from exc
+            stat = os.fstat(handle.fileno())
+        except OSError as exc:
+            raise CollectorError(f"cannot read file: {exc.strerror}", path=name) from exc
     modified = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
     return {"size_bytes": stat.st_size, "sha256": digest.hexdigest(), "modified_at": format_instant(modified)}

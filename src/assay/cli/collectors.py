@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from assay.cli.common import NowOption, err, fail, out, parse_now_option
-from assay.errors import AssayError, CollectorError
+from assay.errors import AssayError, CollectorError, EvidenceMissing
 
 collectors_app = typer.Typer(no_args_is_help=True, help="List, describe and try evidence collectors.")
 
@@ -91,7 +91,10 @@ def collectors_run(
         context = CollectContext(workspace=workspace.resolve(), now=parse_now_option(now))
         collected = cls().collect(params, context)
     except CollectorError as exc:
-        err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        hint = ""
+        if isinstance(exc, EvidenceMissing):
+            hint = f" (relative paths are read from {workspace.resolve()}; set --workspace)"
+        err.print(f"error: {exc}{hint}", markup=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except AssayError as exc:
         fail(exc)

@@ -54,7 +54,8 @@ def test_collectors_show_json_declares_facts():
 def test_collectors_show_unknown_suggests():
     result = runner.invoke(app, ["collectors", "show", "pgbackrest.inf"])
     assert result.exit_code == 2
-    assert "unknown collector 'pgbackrest.inf' (did you mean 'pgbackrest.info'?)" in result.output
+    assert "unknown collector 'pgbackrest.inf' (did you mean 'pgbackrest.info'?); " \
+        "`assay collectors list` shows the installed ones" in result.output
 
 
 def test_collectors_run_prints_facts():
@@ -78,7 +79,20 @@ def test_collectors_run_bad_input_exits_3(tmp_path):
 def test_collectors_run_unknown_parameter_exits_2():
     result = runner.invoke(app, ["collectors", "run", "junit", "--with", "paht=x.xml"])
     assert result.exit_code == 2
-    assert "--with paht: unknown parameter" in result.output
+    assert result.output == (
+        "error: --with path: required parameter is missing; --with paht: unknown parameter "
+        "(did you mean 'path'?); the parameters are path, select\n"
+    )
+
+
+def test_collectors_run_missing_file_names_workspace(tmp_path):
+    result = runner.invoke(app, ["collectors", "run", "junit", "--workspace", str(tmp_path),
+                                 "--with", "path=reports/junit.xml"])
+    assert result.exit_code == 3
+    assert result.output == (
+        "error: reports/junit.xml: no such file, so there is no evidence yet (relative paths "
+        f"are read from {tmp_path.resolve()}; set --workspace)\n"
+    )
 
 
 def test_collectors_run_text_parameter_keeps_text(tmp_path):

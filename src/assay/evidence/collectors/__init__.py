@@ -38,7 +38,10 @@ def get(name: str) -> type[Collector]:
     registry = available()
     if name in registry:
         return registry[name]
-    raise ConfigError(f"unknown collector {name!r}{suggest(name, registry)}")
+    raise ConfigError(
+        f"unknown collector {name!r}{suggest(name, registry)}; "
+        "`assay collectors list` shows the installed ones"
+    )
 
 
 def suggest(value: str, choices: object) -> str:

@@ -124,12 +124,18 @@ def parse_with(cls: type[Collector], pairs: list[str]) -> BaseModel:
         return cls.Params.model_validate(raw)
     except ValidationError as exc:
         problems = []
+        unknown = False
         for error in exc.errors():
             where = ".".join(str(part) for part in error["loc"]) or "parameters"
-            message = "unknown parameter" if error["type"] == "extra_forbidden" else error["msg"]
-            if error["type"] == "missing":
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                unknown = True
+                message = f"unknown parameter{collectors.suggest(where, fields)}"
+            elif error["type"] == "missing":
                 message = "required parameter is missing"
             problems.append(f"--with {where}: {message}")
+        if unknown:
+            problems.append(f"the parameters are {', '.join(fields)}")
         raise UsageError("; ".join(problems)) from exc
 
 

@@ -1,6 +1,8 @@
 import enum
 import json
 import os
+import subprocess
+import sys
 from collections import OrderedDict
 
 import pytest
@@ -156,3 +158,24 @@ def test_built_header_bytes_match_canonical(fields):
     assert record.header == canonical(header)
     assert header["seq"] == fields["seq"]
     assert header["run"] == fields["run"]
+
+
+def test_canonical_without_compiled_walk():
+    # An install without a C compiler has no assay.evidence._walk; records
+    # must then import, use the Python walk and still fall back to rfc8785.
+    code = (
+        "import sys\n"
+        "sys.modules['assay.evidence._walk'] = None\n"
+        "from assay.evidence import records\n"
+        "assert not records.COMPILED_WALK\n"
+        "assert records._prepare is records._prepare_python\n"
+        "print(records.canonical({'b': 231.0, 'a': [1e-7, 1e16, '\\U0001f600']}).decode())\n"
+        "try:\n"
+        "    records.canonical(float('nan'))\n"
+        "except ValueError:\n"
+        "    print('nan rejected')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == '{"a":[1e-7,10000000000000000,"\U0001f600"],"b":231}\nnan rejected\n'

@@ -300,3 +300,23 @@ def test_log_counts_damaged_body_unreadable(workspace, body):
     verify = _invoke("ledger", "verify", str(workspace))
     assert verify.exit_code == 4
     assert f"seq {seq}" in verify.output
+
+
+@pytest.mark.parametrize("part, field, value", [
+    ("body", "signature", "A" * 88),
+    ("body", "key_id", "0" * 64),
+    ("header", "time", "2026-12-04T20:00:00.000000Z"),
+    ("header", "seq", 3),
+], ids=repr)
+def test_altered_exported_checkpoint_rejected(workspace, tmp_path, part, field, value):
+    exported = tmp_path / "checkpoint.json"
+    assert _invoke("ledger", "checkpoint", str(workspace), "--out", str(exported)).exit_code == 0
+    document = json.loads(exported.read_text(encoding="utf-8"))
+    document[part][field] = value
+    exported.write_text(json.dumps(document), encoding="utf-8")
+
+    result = _invoke("ledger", "verify", str(workspace), "--checkpoint", str(exported))
+
+    assert result.exit_code == 4, result.output
+    assert f"{exported}: the checkpoint's {part} " in result.output
+    assert "the file was altered" in result.output

@@ -253,3 +253,20 @@ def test_verify_checkpoint_of_rebuilt_ledger_exits_4(
     assert result.exit_code == 4, result.output
     assert result.stderr.startswith(f"FAILED: records.jsonl: record seq {seq}: hash ")
     assert result.stderr.endswith("is not the exported checkpoint's " + str(checkpoint["hash"])[:16] + "...; the chain does not extend it\n")
+
+
+def test_verify_checkpoint_with_altered_signature_exits_4(
+    runner: CliRunner, demo_pack: Path, public_key_path: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "checkpoint.json"
+    checkpoint = export_checkpoint(runner, demo_pack.parents[1], path)
+    checkpoint["body"]["signature"] = "A" * 88  # type: ignore[index]
+    path.write_text(json.dumps(checkpoint), encoding="utf-8")
+
+    result = verify(runner, demo_pack, "--key", str(public_key_path), "--checkpoint", str(path))
+
+    assert result.exit_code == 4, result.output
+    assert result.stderr == (
+        f"FAILED: {path}: the checkpoint's body does not match the body_sha256 of its header; "
+        "the file was altered, so use the checkpoint file as it was exported\n"
+    )

@@ -20,7 +20,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from assay.errors import UsageError, VerificationError, VerificationUnavailable
 from assay.evidence.blobs import BlobStore
 from assay.evidence.ledger import Ledger, body_object, verify_chain
-from assay.evidence.records import GENESIS_PREV, ChainError, StoredRecord
+from assay.evidence.records import (
+    GENESIS_PREV,
+    ChainError,
+    StoredRecord,
+    canonical,
+    record_hash,
+    sha256_hex,
+)
 from assay.evidence.timestamp import TIMESTAMP_FIELD, VerifiedTimestamp, verify_timestamp
 from assay.keys import fingerprint, load_public_key
 
@@ -206,7 +213,33 @@ def _read_exported(path: Path) -> dict[str, Any]:
         )
     if not isinstance(document.get("seq"), int) or not isinstance(document.get("hash"), str):
         raise VerificationUnavailable(f"{path}: checkpoint has no seq and hash")
+    _check_exported_record(document, path)
     return document
+
+
+def _check_exported_record(document: dict[str, Any], path: Path) -> None:
+    # The verifier compares only `hash` with the ledger, so the header and
+    # body in the file must be the record that `hash` names: otherwise a
+    # changed signature or key id would go unnoticed.
+    header, body = document.get("header"), document.get("body")
+    altered = "; the file was altered, so use the checkpoint file as it was exported"
+    try:
+        header_bytes = canonical(header)
+        body_bytes = canonical(body)
+    except ValueError as exc:
+        raise VerificationError(f"{path}: the checkpoint's header or body is not JSON that "
+                                f"assay writes ({exc}){altered}") from exc
+    if not isinstance(header, dict) or record_hash(header_bytes) != document["hash"]:
+        raise VerificationError(f"{path}: the checkpoint's header does not hash to its hash{altered}")
+    if header.get("seq") != document["seq"] or header.get("kind") != "checkpoint":
+        raise VerificationError(
+            f"{path}: the checkpoint's header is not that of a checkpoint at seq "
+            f"{document['seq']}{altered}"
+        )
+    if not isinstance(body, dict) or sha256_hex(body_bytes) != header.get("body_sha256"):
+        raise VerificationError(
+            f"{path}: the checkpoint's body does not match the body_sha256 of its header{altered}"
+        )
 
 
 def read_checkpoint_timestamp(

@@ -230,7 +230,9 @@ def _check_exported_record(document: dict[str, Any], path: Path) -> None:
         raise VerificationError(f"{path}: the checkpoint's header or body is not JSON that "
                                 f"assay writes ({exc}){altered}") from exc
     if not isinstance(header, dict) or record_hash(header_bytes) != document["hash"]:
-        raise VerificationError(f"{path}: the checkpoint's header does not hash to the file's hash{altered}")
+        raise VerificationError(
+            f"{path}: the checkpoint's header does not hash to the file's hash{altered}"
+        )
     if header.get("seq") != document["seq"] or header.get("kind") != "checkpoint":
         raise VerificationError(
             f"{path}: the checkpoint's header is not that of a checkpoint at seq "

@@ -104,18 +104,20 @@ cdef object _sequence(object value, int depth):
     if depth > MAX_DEPTH:
         raise Fallback
     cdef object prepared = None
-    cdef Py_ssize_t index
-    cdef Py_ssize_t size = PySequence_Fast_GET_SIZE(value)
+    cdef Py_ssize_t index = 0
     cdef object item, new
-    for index in range(size):
+    # The size is read again on every step: the allocations below may run a
+    # garbage collector finaliser, which could shrink a list being walked.
+    while index < PySequence_Fast_GET_SIZE(value):
         item = <object>PySequence_Fast_GET_ITEM(value, index)
+        index += 1
         if type(item) is str:
             continue
         new = _value(item, depth)
         if new is not item:
             if prepared is None:
                 prepared = list(value)
-            prepared[index] = new
+            prepared[index - 1] = new
     return value if prepared is None else prepared
 
 

@@ -8,9 +8,11 @@ into ints, and raises `Fallback` for anything orjson would write otherwise.
 package, so a check here may be stricter than the Python walk but never
 looser. The property tests compare both walks with `rfc8785` byte for byte.
 
-The walk runs no Python code of the caller's (it accepts only the exact
-built-in types), so the borrowed references of the dict and sequence
-iteration below stay valid.
+The walk runs no Python code: it accepts only the exact built-in types,
+and the garbage collector is off while it runs, so no finaliser can change
+the value under it. That keeps the borrowed references of the dict and
+sequence iteration below valid, and the value orjson then encodes the one
+this walk checked.
 """
 
 from cpython.dict cimport PyDict_Copy, PyDict_Next
@@ -20,6 +22,12 @@ from cpython.ref cimport PyObject
 from cpython.sequence cimport PySequence_Fast_GET_ITEM, PySequence_Fast_GET_SIZE
 from cpython.unicode cimport PyUnicode_4BYTE_KIND, PyUnicode_KIND
 from libc.math cimport fabs, floor
+
+
+cdef extern from "Python.h":
+    # Both return whether the collector was enabled before the call.
+    int PyGC_Enable()
+    int PyGC_Disable()
 
 # ±(2**53 - 1): the integers a double holds exactly.
 cdef long long MAX_SAFE = 9007199254740991
@@ -106,8 +114,8 @@ cdef object _sequence(object value, int depth):
     cdef object prepared = None
     cdef Py_ssize_t index = 0
     cdef object item, new
-    # The size is read again on every step: the allocations below may run a
-    # garbage collector finaliser, which could shrink a list being walked.
+    # The size is read again on every step, in case the list shrinks while
+    # it is walked (which the collector being off should rule out).
     while index < PySequence_Fast_GET_SIZE(value):
         item = <object>PySequence_Fast_GET_ITEM(value, index)
         index += 1
@@ -123,4 +131,9 @@ cdef object _sequence(object value, int depth):
 
 def prepare(value):
     """Return `value` in the form orjson writes as RFC 8785, or raise Fallback."""
-    return _value(value, 0)
+    cdef int collecting = PyGC_Disable()
+    try:
+        return _value(value, 0)
+    finally:
+        if collecting:
+            PyGC_Enable()

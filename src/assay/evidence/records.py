@@ -278,7 +278,10 @@ class ChainBuilder:
     def add(self, kind: str, body_bytes: bytes) -> StoredRecord:
         """Return the next record, with `body_bytes` (canonical JSON) as its body."""
         seq = self.seq + 1
-        if self._format is None or kind not in KINDS or seq > MAX_SAFE_INTEGER or seq < 1:
+        # A str subclass such as a (str, Enum) member may print as another
+        # text than its value, so only a plain str takes the template.
+        if (self._format is None or type(kind) is not str or kind not in KINDS
+                or seq > MAX_SAFE_INTEGER or seq < 1):
             record = build_encoded_record(
                 seq=seq, prev=self.prev, time=self.time, run=self.run, scope=self.scope,
                 kind=kind, body_bytes=body_bytes,

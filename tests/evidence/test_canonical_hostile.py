@@ -578,10 +578,9 @@ class EqualsRun:
 @pytest.mark.parametrize("kind", [Kind.EVIDENCE, OwnStr("evidence"), EqualsRun()],
                          ids=["str-enum", "str-subclass-with-own-str", "object-equal-to-run"])
 def test_chain_builder_non_str_kind(kind):
-    # Fails now: add() checks only `kind in KINDS` and writes the kind with
-    # %s, which calls str(). A `(str, Enum)` member is in KINDS but its str()
-    # is "Kind.EVIDENCE", so the header says "kind":"Kind.EVIDENCE" where
-    # build_encoded_record writes "evidence" (or rejects the object).
+    # A `(str, Enum)` member is in KINDS, but the template's %s would call
+    # str(), which gives "Kind.EVIDENCE", where build_encoded_record writes
+    # "evidence" (or rejects the object).
     adds = [(kind, b"{}")]
     assert _builder_chain(0, PREV, "r", "s", TIME, adds) == _reference_chain(
         0, PREV, "r", "s", TIME, adds)
@@ -672,9 +671,8 @@ def test_ledger_lone_surrogate_writes_nothing(tmp_path):
 
 
 def test_ledger_str_enum_kind_verifies(tmp_path):
-    # Fails now (see test_chain_builder_non_str_kind): the kind column holds
-    # "evidence" but the header says "Kind.EVIDENCE", so the ledger that
-    # append() wrote no longer verifies.
+    # The kind column holds "evidence", so the header must say "evidence"
+    # too, or the ledger that append() wrote would not verify.
     opened = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     try:
         opened.append(run="r", scope="s", time=TIME, entries=[NewRecord(Kind.EVIDENCE, {"a": 1})])

@@ -31,6 +31,20 @@ CLI_ENV: dict[str, str | None] = {
 }
 
 
+# Settings that a CI machine may export for assay itself. Each test that
+# needs one sets it, so the suite starts without them: an exported key or
+# ledger URL would otherwise change what every command signs and writes.
+OUTSIDE_SETTINGS = (
+    "ASSAY_SIGNING_KEY", "ASSAY_PDF_SIGNING_KEY", "ASSAY_PDF_CERTIFICATE", "ASSAY_KEY_PASSPHRASE",
+    "ASSAY_LEDGER", "ASSAY_NOW",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in OUTSIDE_SETTINGS:
+        os.environ.pop(name, None)
+
+
 @pytest.fixture(scope="session")
 def runner() -> CliRunner:
     return CliRunner(env=CLI_ENV)

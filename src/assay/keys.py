@@ -8,6 +8,11 @@ Private keys are PKCS#8 PEM files, unencrypted or encrypted with a
 passphrase. The passphrase of an encrypted key comes from
 ASSAY_KEY_PASSPHRASE, else from a hidden prompt when stdin is a terminal.
 It is never printed or logged.
+
+CI can pass the workspace's keys as PEM text in environment variables
+instead of files: ASSAY_SIGNING_KEY for the Ed25519 key, and
+ASSAY_PDF_SIGNING_KEY with ASSAY_PDF_CERTIFICATE for the PDF signing key
+and its certificate.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from assay.errors import KeyFileError, VerificationUnavailable
 
 SIGNING_KEY_ENV = "ASSAY_SIGNING_KEY"
+PDF_SIGNING_KEY_ENV = "ASSAY_PDF_SIGNING_KEY"
+PDF_CERTIFICATE_ENV = "ASSAY_PDF_CERTIFICATE"
 PASSPHRASE_ENV = "ASSAY_KEY_PASSPHRASE"
 PRIVATE_KEY_NAME = "signing-key.pem"
 PUBLIC_KEY_NAME = "signing-key.pub.pem"
@@ -257,19 +264,66 @@ def load_pdf_signing_key(directory: Path) -> PdfSigningKey | None:
             f"{key_path}: private key is readable by group or others (mode {stat.S_IMODE(mode):04o}); "
             f"run `chmod 600 {key_path}`"
         )
-    key, _passphrase = load_private_pem(_read_key_file(key_path), str(key_path))
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise KeyFileError(f"{key_path}: expected an ECDSA P-256 private key")
     try:
-        certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        certificate_pem = cert_path.read_bytes()
     except FileNotFoundError:
         raise KeyFileError(
             f"{cert_path}: missing; remove {key_path} and run `assay keys generate` again"
         ) from None
+    return _parse_pdf_signing_key(
+        _read_key_file(key_path), str(key_path), certificate_pem, str(cert_path)
+    )
+
+
+def load_pdf_signing_key_from_environment() -> PdfSigningKey | None:
+    """Load the PDF signing key from ASSAY_PDF_SIGNING_KEY and ASSAY_PDF_CERTIFICATE (PEM text).
+
+    Returns None when both variables are unset or empty. Raises KeyFileError
+    when only one of them is set, or when either value is invalid.
+    """
+    key_text = os.environ.get(PDF_SIGNING_KEY_ENV)
+    certificate_text = os.environ.get(PDF_CERTIFICATE_ENV)
+    if not key_text and not certificate_text:
+        return None
+    if not key_text:
+        raise KeyFileError(
+            f"{PDF_CERTIFICATE_ENV} is set but {PDF_SIGNING_KEY_ENV} is unset or empty; set both "
+            f"(the PEM text of {PDF_KEY_NAME} and {PDF_CERT_NAME}) or neither"
+        )
+    if not certificate_text:
+        raise KeyFileError(
+            f"{PDF_SIGNING_KEY_ENV} is set but {PDF_CERTIFICATE_ENV} is unset or empty; set both "
+            f"(the PEM text of {PDF_KEY_NAME} and {PDF_CERT_NAME}) or neither"
+        )
+    for name, value, file_name in (
+        (PDF_SIGNING_KEY_ENV, key_text, PDF_KEY_NAME),
+        (PDF_CERTIFICATE_ENV, certificate_text, PDF_CERT_NAME),
+    ):
+        if "-----BEGIN " not in value:
+            raise KeyFileError(
+                f"{name}: not PEM text (no -----BEGIN line); set it to the contents of "
+                f"{file_name}, not to a file path"
+            )
+    return _parse_pdf_signing_key(
+        key_text.encode(), PDF_SIGNING_KEY_ENV, certificate_text.encode(), PDF_CERTIFICATE_ENV
+    )
+
+
+def _parse_pdf_signing_key(
+    key_pem: bytes, key_origin: str, certificate_pem: bytes, certificate_origin: str
+) -> PdfSigningKey:
+    """Parse the PDF signing key and its certificate, named by their origins in error messages."""
+    key, _passphrase = load_private_pem(key_pem, key_origin)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise KeyFileError(f"{key_origin}: expected an ECDSA P-256 private key")
+    try:
+        certificate = x509.load_pem_x509_certificate(certificate_pem)
     except ValueError as exc:
-        raise KeyFileError(f"{cert_path}: not a PEM certificate ({exc})") from exc
+        raise KeyFileError(f"{certificate_origin}: not a PEM certificate ({exc})") from exc
     if certificate.public_key() != key.public_key():
-        raise KeyFileError(f"{cert_path}: the certificate is not for the key in {key_path}")
+        raise KeyFileError(
+            f"{certificate_origin}: the certificate is not for the key in {key_origin}"
+        )
     return PdfSigningKey(key, certificate)
 
 
@@ -345,13 +399,23 @@ def _is_public_pem(path: Path) -> bool:
 def load_signing_key(path: Path | None) -> SigningKey:
     """Load the signing key from ASSAY_SIGNING_KEY (PEM text) or from `path`.
 
+    The PDF signing key comes from ASSAY_PDF_SIGNING_KEY and
+    ASSAY_PDF_CERTIFICATE when they are set, else from the files beside
+    `path`. A signing key given in ASSAY_SIGNING_KEY has no PDF signing key
+    unless those two variables are set.
+
     A key file readable by group or others is rejected, because a signing
     key anyone on the machine can read proves nothing about who signed.
     """
     from_env = os.environ.get(SIGNING_KEY_ENV)
     if from_env:
-        return _parse_private(from_env.encode(), SIGNING_KEY_ENV)[0]
-    return load_signing_key_file(path)
+        key = _parse_private(from_env.encode(), SIGNING_KEY_ENV)[0]
+        return SigningKey(key.private, pdf=load_pdf_signing_key_from_environment())
+    pdf_from_env = load_pdf_signing_key_from_environment()
+    if pdf_from_env is None:
+        return load_signing_key_file(path)
+    key = _load_signing_key_file(path, with_pdf_key=False)[0]
+    return SigningKey(key.private, pdf=pdf_from_env)
 
 
 def load_signing_key_file(path: Path | None) -> SigningKey:
@@ -359,9 +423,11 @@ def load_signing_key_file(path: Path | None) -> SigningKey:
     return _load_signing_key_file(path)[0]
 
 
-def _load_signing_key_file(path: Path | None) -> tuple[SigningKey, bytes | None]:
-    # Returns the key with the PDF key beside it, and the passphrase that
-    # decrypted it (None for an unencrypted key).
+def _load_signing_key_file(
+    path: Path | None, *, with_pdf_key: bool = True
+) -> tuple[SigningKey, bytes | None]:
+    # Returns the key, with the PDF key beside it when `with_pdf_key` is
+    # true, and the passphrase that decrypted it (None for an unencrypted key).
     if path is None:
         raise KeyFileError(
             "no signing key: set signing_key in assay.yaml, pass --key, or set "
@@ -384,6 +450,8 @@ def _load_signing_key_file(path: Path | None) -> tuple[SigningKey, bytes | None]
     if data.lstrip().startswith(b"-----BEGIN PUBLIC KEY-----"):
         raise KeyFileError(_PUBLIC_GIVEN.format(path=path))
     key, passphrase = _parse_private(data, str(path))
+    if not with_pdf_key:
+        return key, passphrase
     return SigningKey(key.private, pdf=load_pdf_signing_key(path.parent)), passphrase
 
 

@@ -44,7 +44,8 @@ def test_scaffold_creates_every_file(tmp_path: Path) -> None:
     result = scaffold(root)
 
     expected = {
-        ".assay/signing-key.pem", ".assay/signing-key.pub.pem", "assay.yaml", "README.md",
+        ".assay/signing-key.pem", ".assay/signing-key.pub.pem", ".assay/signing-key.p256.pem",
+        ".assay/signing-cert.pem", "assay.yaml", "README.md",
         ".gitignore", "inputs/README.md", "waivers/README.md",
         *(f"controls/{item.name}" for item in library_controls()),
         *(f"policies/{name}" for name, _text in library_policies()),

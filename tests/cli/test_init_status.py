@@ -52,7 +52,7 @@ def test_init_prints_progress_and_summary(tmp_path: Path) -> None:
     result = _runner().invoke(app, ["init", str(root)])
 
     assert result.exit_code == 0, result.output
-    total = len(library_controls()) + 10 + 7
+    total = len(library_controls()) + 10 + 9
     assert f"Created {total} files in {root}." in result.stdout
     assert "created assay.yaml" in result.stderr
     assert "created controls/pol-01-information-security.yaml" in result.stderr

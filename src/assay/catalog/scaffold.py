@@ -176,15 +176,19 @@ def _signing_key(result: ScaffoldResult, key: Path | None, report: Progress) -> 
         return result.signing_key
     private = result.root / KEY_DIR / keys.PRIVATE_KEY_NAME
     result.signing_key = f"{KEY_DIR}/{keys.PRIVATE_KEY_NAME}"
+    # Key generation also writes the PDF signing key and certificate that
+    # sign report.pdf, so they are listed with the Ed25519 pair.
+    names = (keys.PRIVATE_KEY_NAME, keys.PUBLIC_KEY_NAME, keys.PDF_KEY_NAME, keys.PDF_CERT_NAME)
     if private.exists():
-        for name in (keys.PRIVATE_KEY_NAME, keys.PUBLIC_KEY_NAME):
+        for name in names:
             if (result.root / KEY_DIR / name).exists():
                 report(SKIPPED, f"{KEY_DIR}/{name}")
         return result.signing_key
-    private_path, public_path = keys.generate(result.root / KEY_DIR)
+    private_path, _public_path = keys.generate(result.root / KEY_DIR)
     result.key_fingerprint = keys.fingerprint(keys.load_signing_key_file(private_path).public)
-    for path in (private_path, public_path):
-        report(CREATED, path.relative_to(result.root).as_posix())
+    for name in names:
+        if (result.root / KEY_DIR / name).exists():
+            report(CREATED, f"{KEY_DIR}/{name}")
     return result.signing_key
 
 

@@ -28,12 +28,16 @@ def init(
         ),
     ] = None,
 ) -> None:
-    """Create assay.yaml, the library's controls and policy templates, guides and a signing key.
+    """Create assay.yaml, the library's controls and policy templates, guides and signing keys.
+
+    Without --key, the signing keys are an Ed25519 key pair and the ECDSA
+    P-256 key and certificate that sign report.pdf, all in DIRECTORY/.assay.
 
     Existing files are never overwritten: they are skipped and listed, and
     the command still exits 0.
     """
-    from assay.catalog.scaffold import CREATED, scaffold
+    from assay import keys
+    from assay.catalog.scaffold import CREATED, KEY_DIR, scaffold
 
     def progress(action: str, relative: str) -> None:
         suffix = "" if action == CREATED else " (exists, left unchanged)"
@@ -51,5 +55,10 @@ def init(
             say(f"  {relative}")
     if result.key_fingerprint is not None:
         say(f"Signing key: {result.signing_key} ({result.key_fingerprint})")
+    pdf_key_files = [f"{KEY_DIR}/{keys.PDF_KEY_NAME}", f"{KEY_DIR}/{keys.PDF_CERT_NAME}"]
+    created_pdf_key_files = [relative for relative in pdf_key_files if relative in result.created]
+    if created_pdf_key_files:
+        say(f"PDF signing key and certificate: {', '.join(created_pdf_key_files)}")
     say("Next: edit assay.yaml, read inputs/README.md, then run "
         f"`assay lint {directory}` and `assay status {directory}`.")
+

@@ -7,9 +7,9 @@ SHA256SUMS.sig (raw Ed25519 over SHA256SUMS), manifest.sshsig (SSHSIG over
 SHA256SUMS in the namespace SSHSIG_NAMESPACE), attestation.dsse.json (an
 in-toto statement of SHA256SUMS's digests in a DSSE envelope),
 public-key.pem, public-key.pub, allowed_signers, VERIFY.md, report.md,
-report.html, report.pdf (PAdES-signed when the key has a PDF signing key
-beside it), records.jsonl and evidence/sha256/<hex>. docs/format.md
-describes every file.
+report.html, report.pdf (PAdES-signed when the key has a PDF signing key,
+beside it or from ASSAY_PDF_SIGNING_KEY), records.jsonl and
+evidence/sha256/<hex>. docs/format.md describes every file.
 
 The pack is written into a hidden `.NAME.partial` folder and renamed only
 when complete, so an interrupted build never leaves a pack that looks whole.
@@ -34,7 +34,13 @@ from assay.errors import AssayError
 from assay.evidence.ledger import Ledger
 from assay.evidence.records import StoredRecord
 from assay.faults import fault_point
-from assay.keys import PDF_KEY_NAME, SigningKey, public_pem
+from assay.keys import (
+    PDF_CERTIFICATE_ENV,
+    PDF_KEY_NAME,
+    PDF_SIGNING_KEY_ENV,
+    SigningKey,
+    public_pem,
+)
 from assay.reports import dsse, render, sshsig
 from assay.reports.verify_doc import verify_markdown
 from assay.timeutil import format_instant
@@ -172,8 +178,9 @@ def _write_contents(
         pdf = sign_pdf(pdf, key.pdf, outcome.now)
     else:
         logger.warning(
-            "report.pdf is not signed: no %s beside the signing key; `assay keys generate` creates it",
-            PDF_KEY_NAME,
+            "report.pdf is not signed: no %s beside the signing key file, and %s and %s are unset; "
+            "`assay keys generate` creates the PDF signing key and certificate",
+            PDF_KEY_NAME, PDF_SIGNING_KEY_ENV, PDF_CERTIFICATE_ENV,
         )
     (folder / "report.pdf").write_bytes(pdf)
     (folder / "VERIFY.md").write_text(

@@ -445,3 +445,29 @@ def test_without_model_follows_core_schema(tmp_path: Path) -> None:
 
     assert document.problems == []
     assert document.data == {"a": 1.1, "b": "NO", "c": [True, 3]}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("title: >\n  one\n  two\n\n  three\n", "one two\nthree\n"),
+    ("title: >-\n  Restore drills\n  run monthly.\n", "Restore drills run monthly."),
+    ("title: >+\n  a\n  b\n\n", "a b\n\n"),
+    ("title: |\n  a\n  b\n", "a\nb\n"),
+    ('title: "bell \\a kept"\n', "bell \x07 kept"),
+], ids=["folded", "folded-strip", "folded-keep", "literal", "double-quoted-escape"])
+def test_folded_scalar_has_no_fold_marks(tmp_path: Path, text: str, expected: str) -> None:
+    # ruamel.yaml marks each fold of a `>` scalar with U+0007 for its own
+    # constructor to remove; the loaded text must be what YAML defines.
+    document = load_text(tmp_path, text)
+    assert messages(document) == []
+    assert document.data["title"] == expected
+
+
+def test_library_controls_load_without_fold_marks() -> None:
+    from assay.catalog.scaffold import library_controls
+    from assay.controls.yamlsource import load_text as load_yaml_text
+
+    folded = [item for item in library_controls() if "description: >" in item.text]
+    assert folded
+    for item in folded:
+        data = load_yaml_text(item.text, item.name, None).data
+        assert "\x07" not in data["description"], item.name

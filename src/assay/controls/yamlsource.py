@@ -154,7 +154,7 @@ class _Converter:
             if not isinstance(key_node, ScalarNode):
                 self.document.add(loc, "mapping keys must be plain strings")
                 continue
-            key = str(key_node.value)
+            key = scalar_text(key_node)
             surrogate = _lone_surrogate(key)
             if surrogate is not None:
                 self.document.add(loc, f"key {key[:40]!r} contains {_surrogate_message(surrogate)}")
@@ -177,7 +177,7 @@ class _Converter:
         return result
 
     def scalar(self, node: ScalarNode, annotation: Any, loc: Loc) -> Any:
-        text = str(node.value)
+        text = scalar_text(node)
         surrogate = _lone_surrogate(text)
         if surrogate is not None:
             self.document.add(loc, f"text contains {_surrogate_message(surrogate)}")
@@ -215,6 +215,18 @@ class _TooLarge(Exception):
         super().__init__(message)
         self.loc = loc
         self.message = message
+
+
+def scalar_text(node: ScalarNode) -> str:
+    """Return a scalar node's text as YAML defines it.
+
+    ruamel.yaml's composer marks each line fold of a folded (`>`) scalar
+    with a BEL character (U+0007) in the node's value, for its own
+    round-trip constructor to remove. YAML allows no raw BEL in a stream, so
+    every one in a folded scalar is such a mark.
+    """
+    text = str(node.value)
+    return text.replace("\a", "") if node.style == ">" else text
 
 
 def core_scalar(text: str) -> Any:

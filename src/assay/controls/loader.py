@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from assay.catalog.scaffold import library_params
 from assay.config import CONFIG_FILE, WorkspaceConfig
+from assay.controls.assertion_types import param_types, type_problems
 from assay.controls.model import Control
 from assay.controls.waivers import WAIVERS_DIR, LoadedWaiver, Waiver
 from assay.controls.yamlsource import Document, Loc, Problem, load_document
@@ -364,6 +365,9 @@ def _check_control(
                 )
     expressions: list[CompiledExpression] = []
     known = set(evidence_ids) | {"params"}
+    declared_params = (
+        param_types(config.params, _library_params(config.framework)) if config is not None else {}
+    )
     for index, assertion in enumerate(control.assert_):
         loc: Loc = ("assert", index, "expr")
         try:
@@ -388,6 +392,8 @@ def _check_control(
                 problem = _undeclared_fact(collector_of[root_name], reference.path)
                 if problem:
                     document.add(loc, problem)
+        for problem in type_problems(assertion.expr, collector_of, declared_params):
+            document.add(loc, problem)
         expressions.append(compiled)
     if control.manual is not None:
         _check_manual(control, document)

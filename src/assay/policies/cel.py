@@ -45,7 +45,7 @@ _WORKER_START_TIMEOUT = 60.0
 _RESERVED = {"true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
              "function", "if", "import", "let", "loop", "package", "namespace", "return",
              "var", "void", "while"}
-_MACROS = {"all", "exists", "exists_one", "map", "filter"}
+MACROS = {"all", "exists", "exists_one", "map", "filter"}
 # Type denotations, as in `type(x) == double`. A name of this set followed by
 # `.` or `[` is still read as a variable.
 _TYPE_NAMES = {"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type",
@@ -85,14 +85,14 @@ class Reference:
 
 
 @dataclass(frozen=True)
-class _Token:
+class Token:
     kind: str
     text: str
     offset: int
 
 
-def _tokens(expression: str) -> list[_Token]:
-    tokens: list[_Token] = []
+def tokenize(expression: str) -> list[Token]:
+    tokens: list[Token] = []
     position = 0
     while position < len(expression):
         match = _TOKEN.match(expression, position)
@@ -102,12 +102,12 @@ def _tokens(expression: str) -> list[_Token]:
             )
         kind = match.lastgroup or ""
         if kind not in ("space", "comment"):
-            tokens.append(_Token(kind, match.group(), position))
+            tokens.append(Token(kind, match.group(), position))
         position = match.end()
     return tokens
 
 
-def _string_value(token: _Token) -> str | None:
+def _string_value(token: Token) -> str | None:
     text = token.text
     if text[:1] in "bB" or text[:2].lower() in ("rb", "br"):
         return None
@@ -125,7 +125,7 @@ def references(expression: str) -> list[Reference]:
     inside that macro's parentheses only, so the same name used after the
     macro is still a reference. Chains inside `has(...)` are marked as guarded.
     """
-    tokens = _tokens(expression)
+    tokens = tokenize(expression)
     found: list[Reference] = []
     has_depth: list[int] = []
     # (variable, parenthesis depth of the macro call that binds it)
@@ -179,15 +179,15 @@ def references(expression: str) -> list[Reference]:
     return found
 
 
-def _opens_macro(tokens: list[_Token], i: int) -> bool:
+def _opens_macro(tokens: list[Token], i: int) -> bool:
     """Tell whether tokens[i:] start `.all(x`, `.map(x` or another comprehension macro."""
-    return (i + 3 < len(tokens) and tokens[i].text == "." and tokens[i + 1].text in _MACROS
+    return (i + 3 < len(tokens) and tokens[i].text == "." and tokens[i + 1].text in MACROS
             and tokens[i + 2].text == "(" and tokens[i + 3].kind == "ident")
 
 
 def _nesting(expression: str) -> int:
     deepest = depth = 0
-    for token in _tokens(expression):
+    for token in tokenize(expression):
         if token.text in "([{":
             depth += 1
             deepest = max(deepest, depth)

@@ -41,7 +41,7 @@ def run_command(
     key_path = key_option
     if key_path is None and config.signing_key is not None:
         key_path = workspace.root / config.signing_key
-    key = load_signing_key(key_path)
+    key = load_signing_key(key_path, from_option=key_option is not None)
     trusted_dir = workspace.root / config.trusted_keys
     if not (trusted_dir.is_dir() and any(trusted_dir.glob("*.pem"))):
         # Trust on first use: the first signing key becomes the workspace's

@@ -396,8 +396,11 @@ def _is_public_pem(path: Path) -> bool:
         return False
 
 
-def load_signing_key(path: Path | None) -> SigningKey:
+def load_signing_key(path: Path | None, *, from_option: bool = False) -> SigningKey:
     """Load the signing key from ASSAY_SIGNING_KEY (PEM text) or from `path`.
+
+    ASSAY_SIGNING_KEY wins over a `path` from assay.yaml, and a `path` given
+    on the command line (`from_option`) wins over ASSAY_SIGNING_KEY.
 
     The PDF signing key comes from ASSAY_PDF_SIGNING_KEY and
     ASSAY_PDF_CERTIFICATE when they are set, else from the files beside
@@ -407,8 +410,13 @@ def load_signing_key(path: Path | None) -> SigningKey:
     A key file readable by group or others is rejected, because a signing
     key anyone on the machine can read proves nothing about who signed.
     """
-    from_env = os.environ.get(SIGNING_KEY_ENV)
+    from_env = None if from_option and path is not None else os.environ.get(SIGNING_KEY_ENV)
     if from_env:
+        if "-----BEGIN " not in from_env:
+            raise KeyFileError(
+                f"{SIGNING_KEY_ENV}: not PEM text (no -----BEGIN line); set it to the contents "
+                f"of {PRIVATE_KEY_NAME}, not to a file path"
+            )
         key = _parse_private(from_env.encode(), SIGNING_KEY_ENV)[0]
         return SigningKey(key.private, pdf=load_pdf_signing_key_from_environment())
     pdf_from_env = load_pdf_signing_key_from_environment()

@@ -183,6 +183,35 @@ def test_signing_key_from_environment(workspace):
     assert result.exit_code == 0, result.output
 
 
+def test_key_option_wins_over_environment(workspace, tmp_path):
+    other, _ = keys.generate(tmp_path / "other")
+    trusted_key = workspace / ".assay" / "signing-key.pem"
+    result = runner.invoke(
+        app, ["run", str(workspace), "--now", NOW, "--no-pack", "--key", str(trusted_key)],
+        env={"ASSAY_SIGNING_KEY": other.read_text(encoding="utf-8")},
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_environment_wins_over_assay_yaml(workspace, tmp_path):
+    other, _ = keys.generate(tmp_path / "other")
+    result = runner.invoke(app, ["run", str(workspace), "--now", NOW, "--no-pack"],
+                           env={"ASSAY_SIGNING_KEY": other.read_text(encoding="utf-8")})
+    assert result.exit_code == 2
+    assert "is not among the trusted keys" in result.output
+
+
+def test_signing_key_path_in_environment_explained(workspace):
+    path = workspace / ".assay" / "signing-key.pem"
+    result = runner.invoke(app, ["run", str(workspace), "--now", NOW, "--no-pack"],
+                           env={"ASSAY_SIGNING_KEY": str(path)})
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: ASSAY_SIGNING_KEY: not PEM text (no -----BEGIN line); set it to the contents "
+        "of signing-key.pem, not to a file path\n"
+    )
+
+
 def test_postgres_ledger_run_and_verify(tmp_path, postgres_url):
     url = create_database(postgres_url, "cli_ledger")
     ws = small_workspace(tmp_path / "pg")

@@ -228,7 +228,7 @@ def _signing_key(root: Path, config: WorkspaceConfig, key_option: Path | None) -
     from assay.keys import load_signing_key, trusted_key_name
 
     key_path = key_option or (root / config.signing_key if config.signing_key else None)
-    key = load_signing_key(key_path)
+    key = load_signing_key(key_path, from_option=key_option is not None)
     trusted_dir = root / config.trusted_keys
     if (
         trusted_dir.is_dir()
@@ -259,7 +259,7 @@ def baseline_bless(
     ] = None,
     ledger: LedgerOption = None,
     key: Annotated[
-        Optional[Path], typer.Option(help="Signing key (PEM); overrides signing_key in assay.yaml.")
+        Optional[Path], typer.Option(help="Signing key (PEM); overrides ASSAY_SIGNING_KEY and signing_key in assay.yaml.")
     ] = None,
     now: NowOption = None,
 ) -> None:

@@ -28,7 +28,7 @@ def run(
     ledger: LedgerOption = None,
     scope: Annotated[Optional[str], typer.Option(help="Scope to record; overrides assay.yaml.")] = None,
     key: Annotated[
-        Optional[Path], typer.Option(help="Signing key (PEM); overrides signing_key in assay.yaml.")
+        Optional[Path], typer.Option(help="Signing key (PEM); overrides ASSAY_SIGNING_KEY and signing_key in assay.yaml.")
     ] = None,
     no_pack: Annotated[
         bool, typer.Option("--no-pack", help="Record the run without writing a pack.")

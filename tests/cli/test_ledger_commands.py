@@ -349,3 +349,29 @@ def test_altered_exported_checkpoint_rejected(workspace, tmp_path, part, field, 
     assert result.exit_code == 4, result.output
     assert f"{exported}: the checkpoint's {part} " in result.output
     assert "the file was altered" in result.output
+
+
+def _forge(exported: Path, signature: str) -> None:
+    """Change the checkpoint's signature and recompute its hashes, so the file is one record."""
+    from assay.evidence.records import canonical, record_hash, sha256_hex
+
+    document = json.loads(exported.read_text(encoding="utf-8"))
+    document["body"]["signature"] = signature
+    document["header"]["body_sha256"] = sha256_hex(canonical(document["body"]))
+    document["hash"] = record_hash(canonical(document["header"]))
+    exported.write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_forged_checkpoint_signature_blamed_on_file(workspace, tmp_path):
+    exported = tmp_path / "checkpoint.json"
+    assert _invoke("ledger", "checkpoint", str(workspace), "--out", str(exported)).exit_code == 0
+    _forge(exported, "A" * 86 + "==")
+
+    result = _invoke("ledger", "verify", str(workspace), "--checkpoint", str(exported))
+
+    assert result.exit_code == 4, result.output
+    assert f"FAILED: {exported}: checkpoint signature does not verify with key SHA256:" \
+        in result.output
+    assert "the checkpoint file was not written by a trusted assay key or was altered" \
+        in result.output
+    assert "history was rewritten" not in result.output

@@ -270,3 +270,24 @@ def test_verify_checkpoint_with_altered_signature_exits_4(
         f"FAILED: {path}: the checkpoint's body does not match the body_sha256 of its header; "
         "the file was altered, so use the checkpoint file as it was exported\n"
     )
+
+
+def test_verify_forged_checkpoint_signature_exits_4(
+    runner: CliRunner, demo_pack: Path, public_key_path: Path, tmp_path: Path
+) -> None:
+    from assay.evidence.records import canonical, record_hash, sha256_hex
+
+    path = tmp_path / "checkpoint.json"
+    checkpoint = export_checkpoint(runner, demo_pack.parents[1], path)
+    body, header = checkpoint["body"], checkpoint["header"]
+    body["signature"] = "A" * 86 + "=="  # type: ignore[index]
+    header["body_sha256"] = sha256_hex(canonical(body))  # type: ignore[index]
+    checkpoint["hash"] = record_hash(canonical(header))
+    path.write_text(json.dumps(checkpoint), encoding="utf-8")
+
+    result = verify(runner, demo_pack, "--key", str(public_key_path), "--checkpoint", str(path))
+
+    assert result.exit_code == 4, result.output
+    assert result.stderr.startswith(
+        f"FAILED: {path}: checkpoint signature does not verify with key SHA256:"
+    )

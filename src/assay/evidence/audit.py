@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from assay.errors import UsageError, VerificationError, VerificationUnavailable
 from assay.evidence.blobs import BlobStore
-from assay.evidence.ledger import Ledger, body_object, verify_chain
+from assay.evidence.ledger import KeyLookup, Ledger, body_object, check_checkpoint, verify_chain
 from assay.evidence.records import (
     GENESIS_PREV,
     ChainError,
@@ -98,6 +98,8 @@ def verify_ledger(
     timestamp token of `checkpoint_file`, if it has one, must verify with.
     """
     exported = _read_exported(checkpoint_file) if checkpoint_file is not None else None
+    if exported is not None and checkpoint_file is not None:
+        check_exported_signature(exported, checkpoint_file, trusted.get)
     report = LedgerReport(first_seq=from_seq)
     if exported is not None and checkpoint_file is not None:
         report.timestamp = read_checkpoint_timestamp(exported, checkpoint_file, tsa_certificate)
@@ -242,6 +244,25 @@ def _check_exported_record(document: dict[str, Any], path: Path) -> None:
         raise VerificationError(
             f"{path}: the checkpoint's body does not match the body_sha256 of its header{altered}"
         )
+
+
+def check_exported_signature(document: dict[str, Any], path: Path, key_for: KeyLookup) -> None:
+    """Verify the signature in an exported checkpoint read by _read_exported.
+
+    A file whose hashes were recomputed after its signature was changed is
+    one record, so only its signature shows that assay did not write it.
+    """
+    record = StoredRecord(
+        document["seq"], canonical(document["header"]), canonical(document["body"]),
+        document["hash"],
+    )
+    try:
+        check_checkpoint(record, document["header"], document["header"].get("prev"), key_for)
+    except ChainError as exc:
+        raise VerificationError(
+            f"{path}: {exc.what}; the checkpoint file was not written by a trusted assay key "
+            "or was altered"
+        ) from exc
 
 
 def read_checkpoint_timestamp(

@@ -474,7 +474,7 @@ def verify_chain(
         header = check(record)
         if header["kind"] == "checkpoint" and record.body is not None:
             # check() has matched the header's prev with the record before.
-            _check_checkpoint(record, header, header["prev"], key_for)
+            check_checkpoint(record, header, header["prev"], key_for)
         if on_record is not None:
             on_record(record, header)
     return checker.seq - 1, checker.prev
@@ -499,9 +499,13 @@ def body_object(record: StoredRecord) -> dict[str, Any]:
     return body
 
 
-def _check_checkpoint(
+def check_checkpoint(
     record: StoredRecord, header: dict[str, Any], prev: str, key_for: KeyLookup
 ) -> None:
+    """Check a checkpoint record's body against its header and verify its signature.
+
+    `prev` is the hash of the record before it. Raises ChainError.
+    """
     body = body_object(record)
     seq = record.seq
     if body.get("head") != prev or body.get("size") != seq - 1:

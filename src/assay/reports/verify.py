@@ -37,7 +37,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from assay.errors import VerificationError, VerificationUnavailable
 from assay.evidence.ledger import verify_chain
 from assay.evidence.records import ChainError, StoredRecord, canonical
-from assay.evidence.audit import _read_exported, load_trusted_keys, read_checkpoint_timestamp
+from assay.evidence.audit import (
+    _read_exported,
+    check_exported_signature,
+    load_trusted_keys,
+    read_checkpoint_timestamp,
+)
 from assay.keys import fingerprint, load_public_key, signature_valid
 from assay.reports import dsse, sshsig
 from assay.reports.archive import MAX_EXPANDED_BYTES, extract_pack
@@ -226,6 +231,13 @@ def verify_pack(
     _check_openssh_files(pack, signer)
     report.checks.append(f"{OPENSSH_PUBLIC_KEY} and {ALLOWED_SIGNERS} contain the signer's key")
 
+    if exported is not None and checkpoint is not None:
+        # The checkpoint may be signed by the pack's signer or by another
+        # key of the pin (an older key of a trusted-keys folder).
+        check_exported_signature(
+            exported, checkpoint,
+            lambda key_id: signer if key_id == report.key_id else pin.keys.get(key_id),
+        )
     head_seq, head_hash, run_bodies = _check_records(pack, signer, manifest, exported)
     report.checks.append(f"records chain verifies up to seq {head_seq} ({head_hash[:16]}...)")
     if exported is not None:

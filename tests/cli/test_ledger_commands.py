@@ -375,3 +375,11 @@ def test_forged_checkpoint_signature_blamed_on_file(workspace, tmp_path):
     assert "the checkpoint file was not written by a trusted assay key or was altered" \
         in result.output
     assert "history was rewritten" not in result.output
+
+
+def test_log_keeps_time_whole_at_80_columns(workspace):
+    narrow = CliRunner(env={"ASSAY_SIGNING_KEY": None, "ASSAY_LEDGER": None, "ASSAY_NOW": None,
+                            "COLUMNS": "80"})
+    result = narrow.invoke(app, ["ledger", "log", str(workspace)])
+    assert result.exit_code == 0, result.output
+    assert "2026-12-04T20:15:00.000000Z" in result.output

@@ -35,6 +35,8 @@ def test_period_pack_verifies(built) -> None:
     workspace, key, _digests, first, _second, steps = built
     report = verify_pack(first, pinned_key=key.public)
     assert any("records chain verifies" in check for check in report.checks)
+    assert any(check.endswith(" evidence artifacts of the period's runs are present")
+               for check in report.checks)
     assert "rendering report.pdf" in steps
 
 

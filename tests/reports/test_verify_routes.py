@@ -291,3 +291,14 @@ def test_verify_forged_checkpoint_signature_exits_4(
     assert result.stderr.startswith(
         f"FAILED: {path}: checkpoint signature does not verify with key SHA256:"
     )
+
+
+def test_verify_follows_latest_pointer(
+    runner: CliRunner, demo_pack: Path, public_key_path: Path
+) -> None:
+    result = verify(runner, demo_pack.parent / "LATEST", "--key", str(public_key_path))
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"checking {demo_pack}, which LATEST names"
+    assert lines[-1] == f"verified: {demo_pack}"

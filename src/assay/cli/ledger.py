@@ -111,7 +111,8 @@ def ledger_log(workspace: WorkspaceArg = Path("."), ledger: LedgerOption = None)
         fail(exc)
     table = Table(title="Runs")
     for column in ("Run", "Time", "Scope", "Seq", "Statuses", "State"):
-        table.add_column(column)
+        # The statuses wrap; the run id, time and seq range must stay whole.
+        table.add_column(column, no_wrap=column in ("Run", "Time", "Seq"))
     for run in runs:
         statuses = ", ".join(f"{name} {count}" for name, count in sorted(run.statuses.items()))
         state = "complete" if run.complete else "[yellow]incomplete[/]"

@@ -73,6 +73,7 @@ def verify(
     could not be checked; and 2 on a usage error such as no pinned signer.
     """
     from assay.reports.archive import MAX_EXPANDED_BYTES, parse_size
+    from assay.reports.pack import LATEST_POINTER
     from assay.reports.verify import pin_from_options, verify_pack
 
     pins = [option for option in (key, fingerprint, trusted_keys) if option is not None]
@@ -89,6 +90,11 @@ def verify(
         limit = MAX_EXPANDED_BYTES if max_expanded_size is None else parse_size(max_expanded_size)
     except AssayError as exc:
         fail(exc)
+    if pack.name == LATEST_POINTER and pack.is_file():
+        # reports/LATEST is a text file naming the newest pack; follow it.
+        target = Path(pack.read_text(encoding="utf-8").strip())
+        pack = target if target.is_absolute() else pack.parent / target
+        out.print(f"checking {pack}, which {LATEST_POINTER} names", markup=False, soft_wrap=True)
     try:
         pin = pin_from_options(key, fingerprint, trusted_keys)
         report = verify_pack(

@@ -250,7 +250,8 @@ def verify_pack(
         report.skipped.append(f"{checkpoint} carries no RFC 3161 timestamp token")
 
     artifacts = _check_artifacts(run_bodies, listed)
-    report.checks.append(f"{artifacts} evidence artifacts of the run are present")
+    runs = "of the period's runs" if manifest.get("kind") == "period" else "of the run"
+    report.checks.append(f"{artifacts} evidence artifacts {runs} are present")
     _check_pdf(pack, manifest, listed, report)
     if reevaluate:
         _reevaluate(pack, manifest, report)

@@ -370,3 +370,13 @@ def test_version_option(runner: CliRunner) -> None:
 
     assert result.exit_code == 0
     assert result.stdout == f"assay {version('assay')}\n"
+
+
+def test_warnings_read_like_errors() -> None:
+    import logging
+
+    from assay.cli import _PlainFormatter
+
+    record = logging.LogRecord("assay.reports.pack", logging.WARNING, __file__, 1,
+                               "report.pdf is not signed: %s", ("reason",), None)
+    assert _PlainFormatter().format(record) == "warning: report.pdf is not signed: reason"

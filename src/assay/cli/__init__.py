@@ -64,8 +64,22 @@ app.add_typer(sampling.export_app, name="export")
 
 
 def main() -> None:
+    level = os.environ.get("ASSAY_LOG", "WARNING").upper()
+    # At the default level a warning reads like the commands' own "error:"
+    # lines; ASSAY_LOG=INFO or DEBUG adds the module each message comes from.
+    detailed = level in ("DEBUG", "INFO")
     logging.basicConfig(
-        level=os.environ.get("ASSAY_LOG", "WARNING").upper(),
-        format="%(levelname)s %(name)s: %(message)s",
+        level=level,
+        format="%(levelname)s %(name)s: %(message)s" if detailed else "%(message)s",
     )
+    if not detailed:
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(_PlainFormatter())
     app()
+
+
+class _PlainFormatter(logging.Formatter):
+    """Formats a record as `warning: MESSAGE`, in lower case like the commands' errors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"

@@ -178,9 +178,10 @@ def _write_contents(
         pdf = sign_pdf(pdf, key.pdf, outcome.now)
     else:
         logger.warning(
-            "report.pdf is not signed: no %s beside the signing key file, and %s and %s are unset; "
-            "`assay keys generate` creates the PDF signing key and certificate",
-            PDF_KEY_NAME, PDF_SIGNING_KEY_ENV, PDF_CERTIFICATE_ENV,
+            "report.pdf is not signed: %s and %s are unset, and the signing key has no %s "
+            "beside it (or came from ASSAY_SIGNING_KEY); `assay keys generate` creates the PDF "
+            "signing key and certificate",
+            PDF_SIGNING_KEY_ENV, PDF_CERTIFICATE_ENV, PDF_KEY_NAME,
         )
     (folder / "report.pdf").write_bytes(pdf)
     (folder / "VERIFY.md").write_text(

@@ -168,6 +168,16 @@ def test_export_oscal(packed, tmp_path: Path) -> None:
     assert sorted(finding["target"]["target-id"] for finding in findings) == ["BAK-01", "CAP-01"]
 
 
+def test_export_oscal_to_standard_output(packed, tmp_path: Path) -> None:
+    workspace, _pack, _auditor = packed
+    result = runner.invoke(app, ["export", "oscal", str(workspace), "--period", PERIOD])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    findings = data["assessment-results"]["results"][0]["findings"]
+    assert sorted(finding["target"]["target-id"] for finding in findings) == ["BAK-01", "CAP-01"]
+    assert result.stderr == "oscal: 2 findings\n"
+
+
 def test_export_oscal_empty_period(packed, tmp_path: Path) -> None:
     workspace, _pack, _auditor = packed
     result = runner.invoke(app, ["export", "oscal", str(workspace), "--period", "2025-01-01..2025-01-02",

@@ -8,12 +8,13 @@ a period pack's records.jsonl.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from assay.cli.common import LedgerOption, WorkspaceArg, fail, fail_check, out, say
+from assay.cli.common import LedgerOption, WorkspaceArg, err, fail, fail_check, out, say
 from assay.errors import AssayError, UsageError
 
 if TYPE_CHECKING:
@@ -203,7 +204,10 @@ def export_oscal(
     pack: PackOption = None,
     scope: ScopeOption = None,
     ledger: LedgerOption = None,
-    out_file: Annotated[Path, typer.Option("--out", help="OSCAL JSON file to write.")] = ...,  # type: ignore[assignment]
+    out_file: Annotated[
+        Optional[Path],
+        typer.Option("--out", help="OSCAL JSON file to write; without it, standard output."),
+    ] = None,
 ) -> None:
     """Write the OSCAL 1.1.2 assessment results of a period: one finding per control."""
     from assay.outputs import write_output
@@ -213,7 +217,13 @@ def export_oscal(
         summary, _source = _summary(workspace, period, pack, scope, ledger)
         if not summary.runs:
             raise AssayError(f"no complete run of scope {summary.scope} falls in {summary.start}..{summary.end}")
-        write_output(out_file, to_json_text(assessment_results(summary)))
+        text = to_json_text(assessment_results(summary))
+        if out_file is not None:
+            write_output(out_file, text)
     except AssayError as exc:
         fail(exc)
+    if out_file is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        err.print(f"oscal: {len(summary.controls)} findings", markup=False, soft_wrap=True)
+        return
     say(f"oscal: {out_file} ({len(summary.controls)} findings)")

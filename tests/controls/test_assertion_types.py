@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from assay.cli import app
 from assay.controls.loader import load_workspace
 from assay.errors import WorkspaceErrors
+from controls.test_loader import position
 
 CONTROL_FILE = "controls/cap-09-types.yaml"
 # latency_p95_ms is a param of the SOC 2 library (a number). custom_limit and
@@ -65,15 +66,6 @@ def load_problems(root: Path) -> list[str]:
     with pytest.raises(WorkspaceErrors) as caught:
         load_workspace(root)
     return caught.value.problems
-
-
-def position(text: str, needle: str) -> str:
-    """Return "line:col" (both from 1) of the only occurrence of `needle` in `text`."""
-    assert text.count(needle) == 1, f"{needle!r} occurs {text.count(needle)} times"
-    offset = text.index(needle)
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return f"{line}:{column}"
 
 
 # Reported

@@ -471,3 +471,15 @@ def test_library_controls_load_without_fold_marks() -> None:
     for item in folded:
         data = load_yaml_text(item.text, item.name, None).data
         assert "\x07" not in data["description"], item.name
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("params:\n  version: !!str 1.10\n", "1.10"),
+    ("params:\n  version: !!str 0x1F\n", "0x1F"),
+    ("params:\n  version: 1.10\n", 1.1),
+    ("params:\n  version: !!str yes\n", "yes"),
+], ids=["float-text", "hex-text", "untagged-float", "word"])
+def test_str_tag_keeps_plain_scalar_text(tmp_path: Path, text: str, expected: Any) -> None:
+    document = load_text(tmp_path, "title: t\n" + text)
+    assert messages(document) == []
+    assert document.data["params"]["version"] == expected

@@ -182,7 +182,10 @@ class _Converter:
         if surrogate is not None:
             self.document.add(loc, f"text contains {_surrogate_message(surrogate)}")
             return None
-        quoted = node.style in ("'", '"', "|", ">")
+        # A plain scalar tagged !!str stays text, as its tag says: `!!str 1.10`
+        # is the string 1.10. (ruamel.yaml also resolves plain scalars to
+        # str, but only text that the core schema reads as text too.)
+        quoted = node.style in ("'", '"', "|", ">") or _tag(node) == _STR_TAG
         if annotation is str:
             return text
         if annotation is bool:
@@ -215,6 +218,14 @@ class _TooLarge(Exception):
         super().__init__(message)
         self.loc = loc
         self.message = message
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _tag(node: Node) -> str:
+    # ruamel.yaml gives the tag as a str or as a Tag object with a value.
+    return str(getattr(node.tag, "value", node.tag))
 
 
 def scalar_text(node: ScalarNode) -> str:

@@ -483,3 +483,18 @@ def test_str_tag_keeps_plain_scalar_text(tmp_path: Path, text: str, expected: An
     document = load_text(tmp_path, "title: t\n" + text)
     assert messages(document) == []
     assert document.data["params"]["version"] == expected
+
+
+def test_merge_key_explained(tmp_path: Path) -> None:
+    document = load_text(tmp_path, "title: t\nparams:\n  base: &b {x: 1}\n  other:\n    <<: *b\n")
+    assert messages(document) == [
+        "document.yaml:5:5: params.other.<<: merge keys are a YAML 1.1 feature that assay does "
+        "not read; write the fields out in this mapping (an anchor and alias of a whole value "
+        "work)"
+    ]
+
+
+def test_quoted_merge_key_is_a_plain_key(tmp_path: Path) -> None:
+    document = load_text(tmp_path, "title: t\nparams:\n  '<<': 1\n")
+    assert messages(document) == []
+    assert document.data["params"] == {"<<": 1}

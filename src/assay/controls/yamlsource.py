@@ -168,6 +168,14 @@ class _Converter:
                 continue
             first_line[key] = line
             self.document.key_positions[loc + (key,)] = (line, key_node.start_mark.column + 1)
+            if key == "<<" and key_node.style is None:
+                self.document.positions[loc + (key,)] = (line, key_node.start_mark.column + 1)
+                self.document.add(
+                    loc + (key,),
+                    "merge keys are a YAML 1.1 feature that assay does not read; write the "
+                    "fields out in this mapping (an anchor and alias of a whole value work)",
+                )
+                continue
             field_type: Any = Any
             if model is not None:
                 field_type = _field_annotation(model, key)

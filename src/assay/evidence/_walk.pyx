@@ -32,8 +32,8 @@ cdef extern from "Python.h":
 # ±(2**53 - 1): the integers a double holds exactly.
 cdef long long MAX_SAFE = 9007199254740991
 cdef double MAX_SAFE_FLOAT = 9007199254740991.0
-# Below this magnitude Python's float repr, which orjson matches, switches
-# to exponent notation while RFC 8785 still writes plain decimals.
+# The bound of records._PLAIN_REPR_MIN: from here up to 2**53, orjson and
+# RFC 8785 write a float as the same plain decimal.
 cdef double PLAIN_REPR_MIN = 1e-4
 # Values nested deeper go to the reference canonicaliser, which bounds the C
 # stack this walk uses. orjson itself stops at 255 levels.

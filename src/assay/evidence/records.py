@@ -182,9 +182,9 @@ def _canonicalise(value: Any, prepare: Callable[[Any], Any]) -> bytes:
         # orjson (checked with 3.13) writes a prepared value in RFC 8785
         # form. Its string escapes are those of RFC 8785, and it sorts keys
         # by code point, which for keys within the Basic Multilingual Plane
-        # is RFC 8785's UTF-16 order. It writes the floats that _prepare
-        # keeps as Python's repr does. On anything it cannot write it raises
-        # JSONEncodeError, which is a TypeError.
+        # is RFC 8785's UTF-16 order. It writes the floats that `prepare`
+        # keeps as RFC 8785 does (see _PLAIN_REPR_MIN). On anything it
+        # cannot write it raises JSONEncodeError, which is a TypeError.
         return orjson.dumps(prepare(value), option=orjson.OPT_SORT_KEYS)
     except _FALLBACKS:
         pass

@@ -190,9 +190,9 @@ class _Converter:
         if surrogate is not None:
             self.document.add(loc, f"text contains {_surrogate_message(surrogate)}")
             return None
-        # A plain scalar tagged !!str stays text, as its tag says: `!!str 1.10`
-        # is the string 1.10. (ruamel.yaml also resolves plain scalars to
-        # str, but only text that the core schema reads as text too.)
+        # A plain scalar tagged !!str stays text, so `!!str 1.10` is the
+        # string 1.10. ruamel.yaml also tags untagged plain scalars as str,
+        # but only text that the core schema reads as text too.
         quoted = node.style in ("'", '"', "|", ">") or _tag(node) == _STR_TAG
         if annotation is str:
             return text

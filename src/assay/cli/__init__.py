@@ -66,7 +66,7 @@ app.add_typer(sampling.export_app, name="export")
 def main() -> None:
     level = os.environ.get("ASSAY_LOG", "WARNING").upper()
     # At the default level a warning reads like the commands' own "error:"
-    # lines; ASSAY_LOG=INFO or DEBUG adds the module each message comes from.
+    # lines. ASSAY_LOG=INFO or DEBUG adds the module each message comes from.
     detailed = level in ("DEBUG", "INFO")
     logging.basicConfig(
         level=level,
@@ -79,7 +79,7 @@ def main() -> None:
 
 
 class _PlainFormatter(logging.Formatter):
-    """Formats a record as `warning: MESSAGE`, in lower case like the commands' errors."""
+    """Log formatter that writes `warning: MESSAGE`, in lower case like the commands' errors."""
 
     def format(self, record: logging.LogRecord) -> str:
         return f"{record.levelname.lower()}: {record.getMessage()}"

@@ -91,7 +91,7 @@ def verify(
     except AssayError as exc:
         fail(exc)
     if pack.name == LATEST_POINTER and pack.is_file():
-        # reports/LATEST is a text file naming the newest pack; follow it.
+        # reports/LATEST is a text file that names the newest pack.
         target = Path(pack.read_text(encoding="utf-8").strip())
         pack = target if target.is_absolute() else pack.parent / target
         out.print(f"checking {pack}, which {LATEST_POINTER} names", markup=False, soft_wrap=True)

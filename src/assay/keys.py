@@ -445,7 +445,9 @@ def _load_signing_key_file(
         mode = path.stat().st_mode
     except FileNotFoundError:
         raise KeyFileError(
-            f"{path}: signing key not found; create one with `assay keys generate --out {path.parent}`"
+            f"{path}: signing key not found; restore it from your backup, or create a new one "
+            f"with `assay keys generate --out {path.parent}` (a workspace that has trusted keys "
+            "accepts a new key once its public key is added to them)"
         ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         if _is_public_pem(path):

@@ -83,6 +83,8 @@ def test_init_with_missing_key_exits_2(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "signing key not found" in result.stderr
+    assert "restore it from your backup, or create a new one with `assay keys generate --out " \
+        f"{tmp_path}`" in result.stderr.replace("\n", " ")
 
 
 def test_init_with_unknown_framework_exits_2(tmp_path: Path) -> None:

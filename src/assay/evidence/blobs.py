@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from assay.errors import CollectorError, LedgerError
+from assay.evidence.regular_files import open_regular_file
 from assay.faults import fault_point
 
 _CHUNK = 1024 * 1024
@@ -35,11 +36,6 @@ class BlobStore:
         when the store cannot be written (a full disk, a file size limit),
         after removing the temporary file.
         """
-        # Imported here because the collectors' base module is heavier than
-        # this one. It opens without blocking on a FIFO and rejects anything
-        # but a regular file.
-        from assay.evidence.collectors.base import open_regular_file
-
         handle = open_regular_file(source, str(source), "the file to store")
         with handle:
             try:

@@ -26,6 +26,7 @@ from typing import Any, BinaryIO, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.errors import CollectorError, EvidenceMissing
+from assay.evidence.regular_files import file_kind, open_regular_file
 
 FactType = Literal["int", "float", "number", "str", "bool", "timestamp", "list", "map"]
 
@@ -186,7 +187,7 @@ def resolve_input(workspace: Path, pattern: str) -> list[Path]:
             name = relative_name(root, resolved)
             subject = "is" if name == pattern else f"matches {name}, which is"
             raise CollectorError(
-                f"{subject} a {_file_kind(mode)}, not a regular file; point the collector at a regular file",
+                f"{subject} a {file_kind(mode)}, not a regular file; point the collector at a regular file",
                 path=pattern,
             )
     if not files:
@@ -204,34 +205,6 @@ def resolve_single_input(workspace: Path, pattern: str) -> Path:
             path=pattern,
         )
     return files[0]
-
-
-def open_regular_file(path: Path, display: str, role: str = "input") -> BinaryIO:
-    """Open `path` for reading in binary mode, raising CollectorError unless it is a regular file.
-
-    `role` names the file in the error when it cannot be opened.
-
-    The file is opened with O_NONBLOCK and checked with fstat on the open
-    descriptor, so a FIFO put in place of the file after resolve_input
-    checked it is rejected instead of blocking the open until a writer
-    appears. O_NONBLOCK is cleared again before reading.
-    """
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise CollectorError(f"cannot read {role}: {exc.strerror}", path=display) from exc
-    try:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            raise CollectorError(
-                f"is a {_file_kind(mode)}, not a regular file; point the collector at a regular file",
-                path=display,
-            )
-        os.set_blocking(descriptor, True)
-        return os.fdopen(descriptor, "rb")
-    except BaseException:
-        os.close(descriptor)
-        raise
 
 
 def read_input_bytes(path: Path, display: str, limit: int | None = None) -> bytes:
@@ -261,15 +234,6 @@ def read_input_bytes(path: Path, display: str, limit: int | None = None) -> byte
             f"input is over the {limit}-byte limit for this format{hint}", path=display
         )
     return data
-
-
-def _file_kind(mode: int) -> str:
-    kinds = (
-        (stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISSOCK, "socket"),
-        (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
-        (stat.S_ISDIR, "folder"),
-    )
-    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def relative_name(workspace: Path, path: Path) -> str:

@@ -19,9 +19,9 @@ from assay.evidence.collectors.base import (
     Collector,
     CollectorParams,
     Fact,
-    open_regular_file,
     relative_name,
 )
+from assay.evidence.regular_files import open_regular_file
 from assay.timeutil import format_instant
 
 _CHUNK = 1024 * 1024

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO
 
 from assay.errors import CollectorError
-from assay.evidence.collectors.base import open_regular_file
+from assay.evidence.regular_files import open_regular_file
 
 GZIP_MAGIC = b"\x1f\x8b"
 

@@ -70,58 +70,79 @@ def load_problems(root: Path) -> list[str]:
 
 # Reported
 
-
-def test_number_result_reported(tmp_path: Path) -> None:
-    text = write_workspace(tmp_path, "k6.p95_ms + 1")
-
-    assert load_problems(tmp_path) == [
-        f"{CONTROL_FILE}:{position(text, 'k6.p95_ms + 1')}: assert[0].expr: "
+# Each case: the expression as YAML text after `expr: `, and the message
+# after "FILE:LINE:COLUMN: assert[0].expr: ". The position is the start of
+# the expression.
+REPORTED = [
+    pytest.param(
+        "k6.p95_ms + 1",
         "'k6.p95_ms + 1' returns a number, not true or false, so `assay run` judges it an "
-        "error; make it a condition, for example a comparison with a param"
-    ]
-
-
-def test_bare_string_fact_reported(tmp_path: Path) -> None:
-    text = write_workspace(tmp_path, "k6.layout")
-
-    assert load_problems(tmp_path) == [
-        f"{CONTROL_FILE}:{position(text, 'k6.layout')}: assert[0].expr: "
+        "error; make it a condition, for example a comparison with a param",
+        id="number-result",
+    ),
+    pytest.param(
+        "k6.layout",
         "'k6.layout' returns a string (fact 'layout' of k6.summary), not true or false, so "
         "`assay run` judges it an error; make it a condition, for example a comparison with a "
-        "param"
-    ]
-
-
-def test_number_fact_below_quoted_number(tmp_path: Path) -> None:
-    text = write_workspace(tmp_path, "k6.p95_ms < \"500\"")
-
-    assert load_problems(tmp_path) == [
-        f"{CONTROL_FILE}:{position(text, 'k6.p95_ms <')}: assert[0].expr: "
+        "param",
+        id="bare-string-fact",
+    ),
+    pytest.param(
+        "k6.p95_ms < \"500\"",
         "'k6.p95_ms < \"500\"' compares a number (fact 'p95_ms' of k6.summary) with a string, "
         "which CEL cannot order, so evaluating it is an error; "
-        "write the number without quotes: k6.p95_ms < 500"
-    ]
-
-
-def test_string_fact_above_number(tmp_path: Path) -> None:
-    text = write_workspace(tmp_path, "tests.timestamp >= 2026")
-
-    assert load_problems(tmp_path) == [
-        f"{CONTROL_FILE}:{position(text, 'tests.timestamp')}: assert[0].expr: "
+        "write the number without quotes: k6.p95_ms < 500",
+        id="number-fact-below-quoted-number",
+    ),
+    pytest.param(
+        "tests.timestamp >= 2026",
         "'tests.timestamp >= 2026' compares a string (fact 'timestamp' of junit) with a "
         "number, which CEL cannot order, so evaluating it is an error; "
-        "make both sides numbers or both strings"
-    ]
-
-
-def test_equality_with_quoted_number(tmp_path: Path) -> None:
-    text = write_workspace(tmp_path, "tests.failed == '0'")
-
-    assert load_problems(tmp_path) == [
-        f"{CONTROL_FILE}:{position(text, 'tests.failed')}: assert[0].expr: "
+        "make both sides numbers or both strings",
+        id="string-fact-above-number",
+    ),
+    pytest.param(
+        "tests.failed == '0'",
         "\"tests.failed == '0'\" compares a number (fact 'failed' of junit) with a string, "
         "which CEL never finds equal, so '==' is always false; "
-        "write the number without quotes: tests.failed == 0"
+        "write the number without quotes: tests.failed == 0",
+        id="equality-with-quoted-number",
+    ),
+    pytest.param(
+        "k6.layout < params.latency_p95_ms",
+        "'k6.layout < params.latency_p95_ms' compares a string (fact 'layout' of k6.summary) "
+        "with a number (param 'latency_p95_ms'), which CEL cannot order, so evaluating it is "
+        "an error; make both sides numbers or both strings",
+        id="string-fact-below-library-param",
+    ),
+    pytest.param(
+        "tests.all_passed && (k6.p99_ms <= '5000.5' || false)",
+        "\"k6.p99_ms <= '5000.5'\" compares a number (fact 'p99_ms' of k6.summary) with a "
+        "string, which CEL cannot order, so evaluating it is an error; "
+        "write the number without quotes: k6.p99_ms <= 5000.5",
+        id="comparison-inside-logical-operators",
+    ),
+    pytest.param(
+        "tests.failed && tests.all_passed",
+        "'tests.failed' is a number (fact 'failed' of junit), not true or false, which '&&' "
+        "needs; make it a condition, for example a comparison with a param",
+        id="number-operand-of-and",
+    ),
+    pytest.param(
+        "'!tests.failed'",
+        "'tests.failed' is a number (fact 'failed' of junit), not true or false, which '!' "
+        "needs; make it a condition, for example a comparison with a param",
+        id="number-operand-of-not",
+    ),
+]
+
+
+@pytest.mark.parametrize("expr, message", REPORTED)
+def test_type_mistake_reported(tmp_path: Path, expr: str, message: str) -> None:
+    text = write_workspace(tmp_path, expr)
+
+    assert load_problems(tmp_path) == [
+        f"{CONTROL_FILE}:{position(text, expr)}: assert[0].expr: {message}"
     ]
 
 
@@ -132,28 +153,6 @@ def test_inequality_with_quoted_number(tmp_path: Path) -> None:
 
     assert len(problems) == 1
     assert "so '!=' is always true; write the number without quotes: tests.failed != 0" in problems[0]
-
-
-def test_string_fact_below_library_param(tmp_path: Path) -> None:
-    text = write_workspace(tmp_path, "k6.layout < params.latency_p95_ms")
-
-    assert load_problems(tmp_path) == [
-        f"{CONTROL_FILE}:{position(text, 'k6.layout')}: assert[0].expr: "
-        "'k6.layout < params.latency_p95_ms' compares a string (fact 'layout' of k6.summary) "
-        "with a number (param 'latency_p95_ms'), which CEL cannot order, so evaluating it is "
-        "an error; make both sides numbers or both strings"
-    ]
-
-
-def test_comparison_inside_logical_operators(tmp_path: Path) -> None:
-    text = write_workspace(tmp_path, "tests.all_passed && (k6.p99_ms <= '5000.5' || false)")
-
-    assert load_problems(tmp_path) == [
-        f"{CONTROL_FILE}:{position(text, 'tests.all_passed')}: assert[0].expr: "
-        "\"k6.p99_ms <= '5000.5'\" compares a number (fact 'p99_ms' of k6.summary) with a "
-        "string, which CEL cannot order, so evaluating it is an error; "
-        "write the number without quotes: k6.p99_ms <= 5000.5"
-    ]
 
 
 def test_size_compared_with_string(tmp_path: Path) -> None:
@@ -167,27 +166,6 @@ def test_size_compared_with_string(tmp_path: Path) -> None:
         "cannot order, so evaluating it is an error; "
         "write the number without quotes: size(tests.failing_tests) < 3"
     )
-
-
-def test_number_operand_of_and(tmp_path: Path) -> None:
-    text = write_workspace(tmp_path, "tests.failed && tests.all_passed")
-
-    assert load_problems(tmp_path) == [
-        f"{CONTROL_FILE}:{position(text, 'tests.failed &&')}: assert[0].expr: "
-        "'tests.failed' is a number (fact 'failed' of junit), not true or false, which '&&' "
-        "needs; make it a condition, for example a comparison with a param"
-    ]
-
-
-def test_number_operand_of_not(tmp_path: Path) -> None:
-    text = write_workspace(tmp_path, "'!tests.failed'")
-    where = position(text, "'!tests")
-
-    assert load_problems(tmp_path) == [
-        f"{CONTROL_FILE}:{where}: assert[0].expr: "
-        "'tests.failed' is a number (fact 'failed' of junit), not true or false, which '!' "
-        "needs; make it a condition, for example a comparison with a param"
-    ]
 
 
 def test_line_of_each_assertion(tmp_path: Path) -> None:

@@ -20,9 +20,9 @@ def open_regular_file(path: Path, display: str, role: str = "input") -> BinaryIO
     `role` names the file in the error when it cannot be opened.
 
     The file is opened with O_NONBLOCK and checked with fstat on the open
-    descriptor, so a FIFO put in place of the file after an earlier check
-    (resolve_input, a glob) is rejected instead of blocking the open until a
-    writer appears. O_NONBLOCK is cleared again before reading.
+    descriptor. So a FIFO put in place of the file after an earlier check
+    (resolve_input, a glob) is rejected, where a plain open would block
+    until a writer appears. O_NONBLOCK is cleared again before reading.
     """
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
